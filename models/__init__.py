@@ -1,0 +1,8 @@
+"""SQLAlchemy ORM models: one module per table family, all registered on Base.metadata."""
+
+from models.base import Base
+from models.conversation import Conversation, TranscriptSegment
+from models.job import Job
+from models.tenant import ApiKey, Tenant
+
+__all__ = ["ApiKey", "Base", "Conversation", "Job", "Tenant", "TranscriptSegment"]

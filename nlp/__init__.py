@@ -1,0 +1,1 @@
+"""Pure speech and language processing for Dealsight: no database, no web framework."""

@@ -1,0 +1,1 @@
+"""Dealsight web service: ingestion, jobs, storage and the HTTP API."""

@@ -1,0 +1,211 @@
+"""The `dealsight` command: serve, worker, db, tenant."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from service.settings import Settings
+
+app = typer.Typer(help="Dealsight: conversation intelligence for sales teams.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants and their credentials.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's message names the bad variable
+        typer.echo(f"error: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+def _ensure_schema(settings: Settings, *, auto: bool) -> None:
+    from service import migrate
+
+    url = settings.sqlalchemy_url()
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if migrate.current_heads(url) == migrate.script_heads():
+        return
+    if auto:
+        typer.echo("applying database migrations...", err=True)
+        migrate.upgrade(url)
+        return
+    typer.echo("error: the database schema is not up to date: run `dealsight db upgrade`", err=True)
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from service import migrate
+
+    settings = _settings()
+    url = settings.sqlalchemy_url()
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(url, revision)
+    typer.echo(f"database at {', '.join(sorted(migrate.current_heads(url))) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' removes every table)."""
+    from service import migrate
+
+    settings = _settings()
+    migrate.downgrade(settings.sqlalchemy_url(), revision)
+    typer.echo(f"database at {', '.join(sorted(migrate.current_heads(settings.sqlalchemy_url()))) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at."""
+    from service import migrate
+
+    settings = _settings()
+    typer.echo(", ".join(sorted(migrate.current_heads(settings.sqlalchemy_url()))) or "base")
+
+
+def _create_tenant(settings: Settings, name: str) -> dict[str, str]:
+    from service.db import make_engine, make_sessionmaker, session_scope
+    from service.tenants.service import create_tenant
+
+    engine = make_engine(settings)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            creds = create_tenant(session, name=name)
+    finally:
+        engine.dispose()
+    return {
+        "tenant_id": creds.tenant_id,
+        "api_key": creds.api_key,
+        "webhook_secret": creds.webhook_secret,
+    }
+
+
+@tenant_app.command("create")
+def tenant_create(name: str) -> None:
+    """Create a tenant and print its id, API key and webhook secret as JSON (shown once)."""
+    settings = _settings()
+    _ensure_schema(settings, auto=False)
+    typer.echo(json.dumps(_create_tenant(settings, name)))
+
+
+def _first_start_tenant(settings: Settings) -> None:
+    """On a fresh local install, create a tenant so the service is usable at once."""
+    from service.db import make_engine, make_sessionmaker, session_scope
+    from service.tenants.service import count_tenants
+
+    engine = make_engine(settings)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            if count_tenants(session) > 0:
+                return
+    finally:
+        engine.dispose()
+    creds = _create_tenant(settings, "Default")
+    creds_file = settings.data_dir / "first-tenant.json"
+    creds_file.write_text(json.dumps(creds, indent=2) + "\n")
+    creds_file.chmod(0o600)
+    bar = "=" * 72
+    typer.echo(
+        f"\n{bar}\nFirst start: created tenant 'Default' (saved to {creds_file}, mode 600)\n"
+        f"  tenant_id      {creds['tenant_id']}\n"
+        f"  api_key        {creds['api_key']}\n"
+        f"  webhook_secret {creds['webhook_secret']}\n"
+        f"  webhook URL    {settings.public_url}/v1/webhooks/crm/{creds['tenant_id']}\n{bar}\n",
+        err=True,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[bool, typer.Option(help="Run the embedded job workers.")] = True,
+) -> None:
+    """Start the API (and, with the local executor, the embedded job workers)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings()
+    embedded = settings.env == "local" and settings.sqlalchemy_url().startswith("sqlite")
+    _ensure_schema(settings, auto=embedded)
+    if settings.env == "local":
+        _first_start_tenant(settings)
+    uvicorn.run(
+        create_app(settings, start_workers=workers),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues: transcribe,analyze.")] = (
+        "transcribe,analyze"
+    ),
+    concurrency: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
+    pool: Annotated[str, typer.Option(help="Celery pool: prefork, threads or solo.")] = "prefork",
+) -> None:
+    """Start a Celery worker (DEALSIGHT_JOBS__EXECUTOR=celery) running the same task functions."""
+    from service.jobs.celery_app import QUEUES, configure_worker, make_celery
+
+    settings = _settings()
+    unknown = [q for q in queues.split(",") if q not in QUEUES]
+    if unknown:
+        typer.echo(f"error: unknown queue(s) {unknown}; known: {', '.join(QUEUES)}", err=True)
+        raise typer.Exit(2)
+    _ensure_schema(settings, auto=False)
+    configure_worker(settings)
+    celery = make_celery(settings)
+    argv = [
+        "worker",
+        f"--queues={queues}",
+        f"--concurrency={concurrency or settings.jobs.worker_count()}",
+        f"--pool={pool}",
+        f"--loglevel={settings.log_level.upper()}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    celery.worker_main(argv)
+
+
+@app.command()
+def sweep() -> None:
+    """Re-deliver due and orphaned jobs once (for cron, when no API process runs a sweeper)."""
+    from service.app import make_executor
+    from service.jobs.runtime import build_runtime
+    from service.jobs.sweeper import sweep_once
+
+    settings = _settings()
+    if settings.jobs.executor == "local":
+        typer.echo("error: with the local executor the server sweeps by itself", err=True)
+        raise typer.Exit(2)
+    rt = build_runtime(settings, make_executor(settings))
+    typer.echo(f"delivered {sweep_once(rt)} job(s)")
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

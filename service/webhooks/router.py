@@ -1,0 +1,68 @@
+"""The CRM webhook: signed events posted by the CRM or dialer."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from models import Tenant
+from service.conversations.ingest import accept_recording, event_payload, recording_event
+from service.conversations.schemas import IngestResult
+from service.db import SessionDep
+from service.errors import BadRequest, NotFound
+from service.uploads import receive_body
+from service.webhooks import signature
+
+router = APIRouter(tags=["webhooks"])
+SUPPORTED_EVENTS = ("recording.created",)
+
+
+@router.post(
+    "/v1/webhooks/crm/{tenant_id}",
+    status_code=202,
+    response_model=IngestResult,
+    responses={200: {"description": "already received"}, 401: {}, 404: {}, 413: {}},
+)
+async def crm_webhook(tenant_id: str, request: Request, session: SessionDep) -> JSONResponse:
+    """Receive a signed CRM event; JSON, or multipart with 'metadata' and 'file' parts."""
+    ctx = request.app.state.ctx
+    try:
+        tid = uuid.UUID(tenant_id)
+    except ValueError:
+        raise NotFound("unknown tenant") from None
+    secret = await run_in_threadpool(
+        lambda: session.execute(select(Tenant.webhook_secret).where(Tenant.id == tid)).scalar()
+    )
+    if secret is None:
+        raise NotFound("unknown tenant")
+    # Check header and clock before reading a possibly huge body.
+    timestamp, sigs = signature.parse_header(request.headers.get(signature.HEADER))
+    signature.check_fresh(timestamp, tolerance_s=ctx.settings.signature_tolerance_s)
+    mac = signature.start_mac(secret, timestamp)
+    body = await receive_body(
+        request,
+        store=ctx.runtime.store,
+        max_file_bytes=ctx.settings.storage.max_upload_bytes,
+        max_json_bytes=ctx.settings.storage.max_json_bytes,
+        on_chunk=mac.update,
+    )
+    try:
+        signature.check_mac(mac, sigs)
+        payload = event_payload(body)
+        event = payload.get("event", "recording.created" if body.kind == "multipart" else None)
+        if event not in SUPPORTED_EVENTS:
+            raise BadRequest(
+                f"unsupported event {event!r}; supported: {', '.join(SUPPORTED_EVENTS)}",
+                code="unsupported_event",
+            )
+        rec = recording_event(payload)
+    except Exception:
+        body.discard()
+        raise
+    return await accept_recording(
+        session=session, rt=ctx.runtime, tenant_id=tid, source="webhook", body=body, event=rec
+    )
