@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from service import migrate
 from service.app import create_app
 from service.db import make_engine, make_sessionmaker, session_scope
-from service.settings import FetchSettings, JobSettings, Settings, StorageSettings
+from service.settings import AsrSettings, FetchSettings, JobSettings, Settings, StorageSettings
 from service.tenants.service import TenantCredentials, create_tenant
 
 AUDIO = Path(__file__).parent / "data" / "audio"
@@ -84,6 +84,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
     fetch = {"connect_timeout_s": 2.0, "read_timeout_s": 2.0, "total_timeout_s": 10.0}
     fetch.update(overrides.pop("fetch", {}))  # type: ignore[arg-type]
     storage = overrides.pop("storage", {})
+    asr = overrides.pop("asr", {})
     return Settings(
         env="test",
         data_dir=data_dir,
@@ -91,6 +92,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         jobs=JobSettings(**jobs),  # type: ignore[arg-type]
         fetch=FetchSettings(**fetch),  # type: ignore[arg-type]
         storage=StorageSettings(**storage),  # type: ignore[arg-type]
+        asr=AsrSettings(**asr),  # type: ignore[arg-type]
         **overrides,  # type: ignore[arg-type]
     )
 
