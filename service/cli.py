@@ -11,7 +11,9 @@ import typer
 
 from service.settings import Settings
 
-app = typer.Typer(help="Dealsight: conversation intelligence for sales teams.", no_args_is_help=True)
+app = typer.Typer(
+    help="Dealsight: conversation intelligence for sales teams.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants and their credentials.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -66,8 +68,9 @@ def db_downgrade(revision: str) -> None:
     from service import migrate
 
     settings = _settings()
-    migrate.downgrade(settings.sqlalchemy_url(), revision)
-    typer.echo(f"database at {', '.join(sorted(migrate.current_heads(settings.sqlalchemy_url()))) or 'base'}")
+    url = settings.sqlalchemy_url()
+    migrate.downgrade(url, revision)
+    typer.echo(f"database at {', '.join(sorted(migrate.current_heads(url))) or 'base'}")
 
 
 @db_app.command("current")

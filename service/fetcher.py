@@ -90,9 +90,7 @@ class GuardedBackend(httpcore.SyncBackend):
         for address in addresses:
             self.policy.check(host, address)
         # Connecting to the address we checked (not the name again) defeats DNS rebinding.
-        return super().connect_tcp(
-            str(addresses[0]), port, timeout, local_address, socket_options
-        )
+        return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
 
 
 def _check_url(url: str) -> None:

@@ -96,13 +96,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
-        if self.env == "production" and self.sqlalchemy_url().startswith("sqlite"):
-            # SQLite is the embedded default; a production deployment should say so explicitly.
-            if os.environ.get("DEALSIGHT_ALLOW_SQLITE_IN_PRODUCTION") != "1":
-                raise ValueError(
-                    "DEALSIGHT_ENV=production with the SQLite default: set DEALSIGHT_DATABASE_URL "
-                    "to PostgreSQL, or DEALSIGHT_ALLOW_SQLITE_IN_PRODUCTION=1 to accept SQLite"
-                )
+        # SQLite is the embedded default; a production deployment should say so explicitly.
+        if (
+            self.env == "production"
+            and self.sqlalchemy_url().startswith("sqlite")
+            and os.environ.get("DEALSIGHT_ALLOW_SQLITE_IN_PRODUCTION") != "1"
+        ):
+            raise ValueError(
+                "DEALSIGHT_ENV=production with the SQLite default: set DEALSIGHT_DATABASE_URL "
+                "to PostgreSQL, or DEALSIGHT_ALLOW_SQLITE_IN_PRODUCTION=1 to accept SQLite"
+            )
         return self
 
     @property

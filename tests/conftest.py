@@ -66,7 +66,9 @@ def _postgres_database() -> Iterator[str]:
     scope="session",
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """One migrated database per test session and backend (tests isolate by tenant)."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "dealsight.db"

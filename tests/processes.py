@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,10 +56,8 @@ class Proc:
 
     def kill(self) -> None:
         """SIGKILL the whole group: no clean-up code runs, as in a power cut or OOM kill."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait(timeout=30)
         self._out.close()
 

@@ -45,7 +45,9 @@ async def upload_call(request: Request, tenant: TenantDep, session: SessionDep) 
 
 
 @router.get("/v1/conversations/{conversation_id}", response_model=ConversationOut)
-def get_conversation(conversation_id: str, tenant: TenantDep, session: SessionDep) -> ConversationOut:
+def get_conversation(
+    conversation_id: str, tenant: TenantDep, session: SessionDep
+) -> ConversationOut:
     """One conversation: status, error, and the transcript once done."""
     conv = service.get_conversation(session, tenant_id=tenant.id, conversation_id=conversation_id)
     return service.detail(session, conv)
@@ -73,5 +75,3 @@ def list_conversations(
         limit=limit,
         cursor=cursor,
     )
-
-

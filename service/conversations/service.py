@@ -41,7 +41,7 @@ def ingest_recording(
     filename: str | None = None,
     media_type: str | None = None,
 ) -> tuple[Conversation, bool]:
-    """Store a new recording with its first job (or find the existing one); returns (row, created)."""
+    """Store a new recording and its first job, or find the existing one; returns (row, created)."""
     if blob is None and meta.recording_url is None:
         raise BadRequest("send a 'file' part or a 'recording_url'", code="no_recording")
     now = utcnow()
@@ -91,7 +91,9 @@ def ingest_recording(
     return conv, True
 
 
-def get_conversation(session: Session, *, tenant_id: uuid.UUID, conversation_id: str) -> Conversation:
+def get_conversation(
+    session: Session, *, tenant_id: uuid.UUID, conversation_id: str
+) -> Conversation:
     """The tenant's conversation; other tenants' ids and malformed ids are 404 alike."""
     try:
         cid = uuid.UUID(conversation_id)

@@ -94,7 +94,7 @@ def worker_runtime() -> Runtime:
     return _worker_runtime
 
 
-@signals.worker_process_init.connect
+@signals.worker_process_init.connect  # type: ignore[untyped-decorator]
 def _reset_after_fork(**_: Any) -> None:
     # Connections and native thread pools do not survive a fork: start fresh in each child.
     global _worker_runtime

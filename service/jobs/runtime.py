@@ -1,4 +1,4 @@
-"""What task functions need in a worker process: settings, database, blob store, models, executor."""
+"""What task functions need in a worker process: settings, database, store, models, executor."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from service.storage import LocalBlobStore
 
 if TYPE_CHECKING:
     from nlp.diarize import Diarizer
-    from nlp.transcribe import Transcriber
+    from nlp.transcribe import AsrConfig, Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Runtime:
                 log.exception("could not dispatch job %s; the sweeper will retry", d.job_id)
 
 
-def asr_config(settings: Settings) -> object:
+def asr_config(settings: Settings) -> AsrConfig:
     """The nlp AsrConfig for these settings."""
     from nlp.transcribe import AsrConfig
 

@@ -160,7 +160,9 @@ def retry_later(session: Session, *, job: Job, code: str, message: str, delay_s:
     job.last_error = message[:4000]
 
 
-def fail(session: Session, *, job: Job, conversation: Conversation, code: str, message: str) -> None:
+def fail(
+    session: Session, *, job: Job, conversation: Conversation, code: str, message: str
+) -> None:
     """Fail the job and its conversation for good; the stored recording is kept."""
     now = utcnow()
     job.state = "failed"
@@ -187,9 +189,7 @@ def due_jobs(
     stale = now - timedelta(seconds=redispatch_after_s)
     queued_cond = and_(Job.state == "queued", Job.run_after <= now, Job.attempts < Job.max_attempts)
     if not startup:
-        queued_cond = and_(
-            queued_cond, or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale)
-        )
+        queued_cond = and_(queued_cond, or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale))
     rows = session.execute(
         select(Job.id, Job.kind, Job.state, Job.lease_owner, Job.lease_expires_at)
         .where(or_(queued_cond, Job.state == "running"))
@@ -199,9 +199,7 @@ def due_jobs(
     out: list[Dispatch] = []
     expired_dead: list[uuid.UUID] = []
     for job_id, kind, state, owner, lease_expires_at in rows:
-        if state == "queued":
-            out.append(Dispatch(job_id, kind))
-        elif lease_expires_at is not None and lease_expires_at < now:
+        if state == "queued" or lease_expires_at is not None and lease_expires_at < now:
             out.append(Dispatch(job_id, kind))
         elif owner_is_dead(owner):
             expired_dead.append(job_id)

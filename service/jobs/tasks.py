@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from models import Conversation, Job, TranscriptSegment
 from models.base import utcnow
 from nlp.metrics import call_metrics
-from nlp.types import Segment, Word
+from nlp.types import SPEAKERS, Segment, Speaker, Word
 from service.db import after_commit, session_scope
 from service.jobs import state
 from service.jobs.errors import JobError, PermanentError, TransientError
@@ -117,11 +118,30 @@ def do_fetch(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
         _finish_and_continue(s, rt, job, conv)
 
 
-def _channel_map(meta: dict[str, object]) -> dict[int, str] | None:
+def _channel_map(meta: dict[str, Any]) -> dict[int, Speaker] | None:
+    """The posted channel map ({"0": "rep", ...}), validated at ingestion."""
     channels = meta.get("channels")
     if not isinstance(channels, dict) or not channels:
         return None
-    return {int(k): str(v) for k, v in channels.items()}
+    roles: dict[str, Speaker] = {s: s for s in SPEAKERS}
+    return {int(k): roles.get(str(v), "unknown") for k, v in channels.items()}
+
+
+def _rep_name(meta: dict[str, Any]) -> str | None:
+    rep = meta.get("rep")
+    name = rep.get("name") if isinstance(rep, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _customer_names(meta: dict[str, Any]) -> list[str]:
+    participants = meta.get("participants")
+    if not isinstance(participants, list):
+        return []
+    return [
+        p["name"]
+        for p in participants
+        if isinstance(p, dict) and isinstance(p.get("name"), str) and p.get("role") != "rep"
+    ]
 
 
 def do_transcribe(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
@@ -139,22 +159,15 @@ def do_transcribe(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
         audio = decode_audio(path, max_duration_s=rt.settings.asr.max_duration_s)
     except AudioError as exc:
         raise PermanentError(exc.code, str(exc)) from exc
-    rep = meta.get("rep") if isinstance(meta.get("rep"), dict) else {}
-    participants = meta.get("participants") if isinstance(meta.get("participants"), list) else []
-    customer_names = [
-        str(p.get("name"))
-        for p in participants  # type: ignore[union-attr]
-        if isinstance(p, dict) and p.get("name") and p.get("role") != "rep"
-    ]
     transcriber = rt.transcriber()
     diarizer = rt.diarizer()  # used only when the audio turns out to be mono
     try:
         transcript = transcriber.transcribe(
             audio,
-            channels=_channel_map(meta),  # type: ignore[arg-type]
-            rep_name=(rep or {}).get("name"),  # type: ignore[union-attr]
-            customer_names=customer_names,
-            direction=direction,
+            channels=_channel_map(meta),
+            rep_name=_rep_name(meta),
+            customer_names=_customer_names(meta),
+            direction="inbound" if direction == "inbound" else "outbound" if direction else None,
             diarizer=diarizer,
         )
     except AudioError as exc:
@@ -229,7 +242,12 @@ def run_job(rt: Runtime, job_id: uuid.UUID) -> None:
         job = state.claim(s, job_id=job_id, owner=rt.owner, lease_s=rt.settings.jobs.lease_s)
         if job is None:
             return
-        kind, conv_id, attempt, max_attempts = job.kind, job.conversation_id, job.attempts, job.max_attempts
+        kind, conv_id, attempt, max_attempts = (
+            job.kind,
+            job.conversation_id,
+            job.attempts,
+            job.max_attempts,
+        )
         conv = s.get(Conversation, conv_id)
         assert conv is not None
         conv.status = state.RUNNING_STATUS[kind]

@@ -31,7 +31,10 @@ def create_tenant(session: Session, *, name: str) -> TenantCredentials:
     session.flush()
     key = add_api_key(session, tenant=tenant)
     return TenantCredentials(
-        tenant_id=str(tenant.id), name=tenant.name, api_key=key, webhook_secret=tenant.webhook_secret
+        tenant_id=str(tenant.id),
+        name=tenant.name,
+        api_key=key,
+        webhook_secret=tenant.webhook_secret,
     )
 
 

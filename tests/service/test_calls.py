@@ -69,7 +69,9 @@ def test_swapped_channel_map_swaps_speakers(client: TestClient, tenant: TenantCr
 
 
 @pytest.mark.parametrize("clip", ["dialogue_mono.mp3", "dialogue_mono.opus"])
-def test_compressed_formats_are_transcribed(client: TestClient, tenant: TenantCredentials, clip: str) -> None:
+def test_compressed_formats_are_transcribed(
+    client: TestClient, tenant: TenantCredentials, clip: str
+) -> None:
     cid = upload(client, tenant, clip, channels=None)
     conv = wait_for(client, tenant, cid)
     assert conv["status"] == "done", conv["error"]
@@ -113,7 +115,9 @@ def test_api_key_is_required(idle_client: TestClient, tenant: TenantCredentials)
     r = idle_client.post("/v1/calls", content=body, headers={"Content-Type": ctype})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     for bad in ("Bearer nope", "Basic abc", "Bearer dsk_00000000_wrong", "Bearer " + "x" * 5000):
-        r = idle_client.post("/v1/calls", content=body, headers={"Content-Type": ctype, "Authorization": bad})
+        r = idle_client.post(
+            "/v1/calls", content=body, headers={"Content-Type": ctype, "Authorization": bad}
+        )
         assert r.status_code == 401, bad
 
 
@@ -121,9 +125,9 @@ def test_other_tenants_conversation_is_404(
     idle_client: TestClient, tenant: TenantCredentials, other_tenant: TenantCredentials
 ) -> None:
     body, ctype = multipart_body(metadata(), (AUDIO / "short_mono.wav").read_bytes())
-    cid = idle_client.post("/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype}).json()[
-        "conversation_id"
-    ]
+    cid = idle_client.post(
+        "/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype}
+    ).json()["conversation_id"]
     assert idle_client.get(f"/v1/conversations/{cid}", headers=auth(tenant)).status_code == 200
     r = idle_client.get(f"/v1/conversations/{cid}", headers=auth(other_tenant))
     assert r.status_code == 404 and r.json()["error"] == "not_found"
@@ -137,7 +141,9 @@ def test_same_external_id_from_two_tenants_is_two_conversations(
 ) -> None:
     body, ctype = multipart_body(metadata("shared-id"), (AUDIO / "short_mono.wav").read_bytes())
     a = idle_client.post("/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype})
-    b = idle_client.post("/v1/calls", content=body, headers={**auth(other_tenant), "Content-Type": ctype})
+    b = idle_client.post(
+        "/v1/calls", content=body, headers={**auth(other_tenant), "Content-Type": ctype}
+    )
     assert a.status_code == b.status_code == 202
     assert a.json()["conversation_id"] != b.json()["conversation_id"]
 
@@ -147,8 +153,15 @@ def test_list_filters_and_pagination(idle_client: TestClient, tenant: TenantCred
     for i in range(5):
         deal = {"external_id": "D-A" if i % 2 == 0 else "D-B"}
         body, ctype = multipart_body(metadata(f"c{i}", deal=deal), wav)
-        assert idle_client.post("/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype}).status_code == 202
-    r = idle_client.get("/v1/conversations", params={"deal_external_id": "D-A"}, headers=auth(tenant))
+        assert (
+            idle_client.post(
+                "/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype}
+            ).status_code
+            == 202
+        )
+    r = idle_client.get(
+        "/v1/conversations", params={"deal_external_id": "D-A"}, headers=auth(tenant)
+    )
     assert {c["external_id"] for c in r.json()["items"]} == {"c0", "c2", "c4"}
     r = idle_client.get("/v1/conversations", params={"status": "done"}, headers=auth(tenant))
     assert r.json()["items"] == []
@@ -162,8 +175,25 @@ def test_list_filters_and_pagination(idle_client: TestClient, tenant: TenantCred
         if not cursor:
             break
     assert sorted(seen) == [f"c{i}" for i in range(5)]
-    r = idle_client.get("/v1/conversations", params={"since": "2999-01-01T00:00:00Z"}, headers=auth(tenant))
+    r = idle_client.get(
+        "/v1/conversations", params={"since": "2999-01-01T00:00:00Z"}, headers=auth(tenant)
+    )
     assert r.json()["items"] == []
-    assert idle_client.get("/v1/conversations", params={"status": "bogus"}, headers=auth(tenant)).status_code == 422
-    assert idle_client.get("/v1/conversations", params={"cursor": "!!"}, headers=auth(tenant)).status_code == 400
-    assert idle_client.get("/v1/conversations", params={"limit": 10_000}, headers=auth(tenant)).status_code == 422
+    assert (
+        idle_client.get(
+            "/v1/conversations", params={"status": "bogus"}, headers=auth(tenant)
+        ).status_code
+        == 422
+    )
+    assert (
+        idle_client.get(
+            "/v1/conversations", params={"cursor": "!!"}, headers=auth(tenant)
+        ).status_code
+        == 400
+    )
+    assert (
+        idle_client.get(
+            "/v1/conversations", params={"limit": 10_000}, headers=auth(tenant)
+        ).status_code
+        == 422
+    )

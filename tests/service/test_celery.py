@@ -92,7 +92,10 @@ def _upload(c: TestClient, creds: TenantCredentials, audio: bytes) -> str:
 
 
 def test_celery_worker_transcribes_a_call(
-    api: tuple[TestClient, TenantCredentials], celery_settings: Settings, database_url: str, tmp_path: Path
+    api: tuple[TestClient, TenantCredentials],
+    celery_settings: Settings,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     c, creds = api
     assert c.get("/readyz").json()["checks"]["executor"] == "ok"
@@ -109,7 +112,10 @@ def test_celery_worker_transcribes_a_call(
 
 @pytest.mark.slow
 def test_sigkilled_celery_worker_loses_nothing(
-    api: tuple[TestClient, TenantCredentials], celery_settings: Settings, database_url: str, tmp_path: Path
+    api: tuple[TestClient, TenantCredentials],
+    celery_settings: Settings,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     c, creds = api
     audio = long_stereo(tmp_path / "long.wav").read_bytes()
@@ -117,7 +123,10 @@ def test_sigkilled_celery_worker_loses_nothing(
     try:
         cid = _upload(c, creds, audio)
         deadline = time.monotonic() + 120
-        while c.get(f"/v1/conversations/{cid}", headers=auth(creds)).json()["status"] != "transcribing":
+        while (
+            c.get(f"/v1/conversations/{cid}", headers=auth(creds)).json()["status"]
+            != "transcribing"
+        ):
             assert time.monotonic() < deadline, worker.output()
             time.sleep(0.05)
         time.sleep(1.0)

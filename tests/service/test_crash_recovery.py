@@ -24,13 +24,17 @@ def _jobs(settings: Settings, conversation_id: str) -> dict[str, Job]:
     engine = make_engine(settings)
     try:
         with session_scope(make_sessionmaker(engine)) as s:
-            rows = s.execute(select(Job).where(Job.conversation_id == uuid.UUID(conversation_id))).scalars()
+            rows = s.execute(
+                select(Job).where(Job.conversation_id == uuid.UUID(conversation_id))
+            ).scalars()
             return {j.kind: j for j in rows}
     finally:
         engine.dispose()
 
 
-def wait_status(client: httpx.Client, creds: TenantCredentials, cid: str, status: str, timeout: float = 60) -> None:
+def wait_status(
+    client: httpx.Client, creds: TenantCredentials, cid: str, status: str, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = client.get(f"/v1/conversations/{cid}", headers=auth(creds)).json()
@@ -64,7 +68,9 @@ def test_sigkill_mid_transcription_then_restart_finishes(
     with session_scope(make_sessionmaker(engine)) as s:
         conv = s.get(Conversation, uuid.UUID(cid))
         assert conv is not None and conv.blob_key
-        assert (settings.blob_dir / conv.blob_key[:2] / conv.blob_key[2:4] / conv.blob_key).stat().st_size == len(audio)
+        assert (
+            settings.blob_dir / conv.blob_key[:2] / conv.blob_key[2:4] / conv.blob_key
+        ).stat().st_size == len(audio)
     engine.dispose()
 
     server, url = start_server(env, tmp_path / "server2.log")
@@ -84,17 +90,16 @@ def test_sigkill_mid_transcription_then_restart_finishes(
 def test_accepted_but_undelivered_job_runs_after_restart(
     settings: Settings, tenant: TenantCredentials, database_url: str, tmp_path: Path
 ) -> None:
-    from tests.conftest import AUDIO
-
     from fastapi.testclient import TestClient
 
     from service.app import create_app
+    from tests.conftest import AUDIO
 
     with TestClient(create_app(settings, start_workers=False)) as c:
         body, ctype = multipart_body(metadata(), (AUDIO / "short_mono.wav").read_bytes())
-        cid = c.post("/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype}).json()[
-            "conversation_id"
-        ]
+        cid = c.post(
+            "/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype}
+        ).json()["conversation_id"]
     # Accepted, committed, never delivered: as if the server died right after answering 202.
     assert _jobs(settings, cid)["transcribe"].state == "queued"
     env = service_env(settings.data_dir, database_url)

@@ -23,7 +23,7 @@ WAV = (AUDIO / "short_mono.wav").read_bytes()
 
 
 class FileHost(BaseHTTPRequestHandler):
-    """Routes: /ok.wav, /flaky.wav (two 503s first), /missing.wav, /slow.wav, /huge.wav, redirects."""
+    """A stand-in file host: good, flaky, missing, slow and huge files, and redirects."""
 
     hits: dict[str, int] = {}
 
@@ -89,7 +89,9 @@ def file_host() -> Iterator[str]:
 
 
 @pytest.fixture
-def fetch_client(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, TenantCredentials]]:
+def fetch_client(
+    database_url: str, tmp_path: Path
+) -> Iterator[tuple[TestClient, TenantCredentials]]:
     settings = make_settings(
         database_url,
         tmp_path,
@@ -108,20 +110,26 @@ def _post_url(c: TestClient, creds: TenantCredentials, url: str) -> str:
     return str(r.json()["conversation_id"])
 
 
-def test_url_is_fetched_and_transcribed(fetch_client: tuple[TestClient, TenantCredentials], file_host: str) -> None:
+def test_url_is_fetched_and_transcribed(
+    fetch_client: tuple[TestClient, TenantCredentials], file_host: str
+) -> None:
     c, creds = fetch_client
     conv = wait_for(c, creds, _post_url(c, creds, f"{file_host}/ok.wav"))
     assert conv["status"] == "done", conv["error"]
     assert conv["segments"]
 
 
-def test_redirect_to_allowed_host_is_followed(fetch_client: tuple[TestClient, TenantCredentials], file_host: str) -> None:
+def test_redirect_to_allowed_host_is_followed(
+    fetch_client: tuple[TestClient, TenantCredentials], file_host: str
+) -> None:
     c, creds = fetch_client
     conv = wait_for(c, creds, _post_url(c, creds, f"{file_host}/to-ok"))
     assert conv["status"] == "done", conv["error"]
 
 
-def test_server_errors_are_retried(fetch_client: tuple[TestClient, TenantCredentials], file_host: str) -> None:
+def test_server_errors_are_retried(
+    fetch_client: tuple[TestClient, TenantCredentials], file_host: str
+) -> None:
     c, creds = fetch_client
     FileHost.hits.pop("/flaky.wav", None)
     conv = wait_for(c, creds, _post_url(c, creds, f"{file_host}/flaky.wav"))
@@ -147,7 +155,9 @@ def test_permanent_fetch_failures(
     assert conv["error"]["code"] == code, conv["error"]
 
 
-def test_slow_host_times_out_after_retries(fetch_client: tuple[TestClient, TenantCredentials], file_host: str) -> None:
+def test_slow_host_times_out_after_retries(
+    fetch_client: tuple[TestClient, TenantCredentials], file_host: str
+) -> None:
     c, creds = fetch_client
     FileHost.hits.pop("/slow.wav", None)
     conv = wait_for(c, creds, _post_url(c, creds, f"{file_host}/slow.wav"), timeout=120)
@@ -156,7 +166,9 @@ def test_slow_host_times_out_after_retries(fetch_client: tuple[TestClient, Tenan
     assert FileHost.hits["/slow.wav"] == 4  # every attempt was made, with backoff between
 
 
-def test_loopback_is_refused_without_allowlist(database_url: str, tmp_path: Path, file_host: str) -> None:
+def test_loopback_is_refused_without_allowlist(
+    database_url: str, tmp_path: Path, file_host: str
+) -> None:
     settings = make_settings(database_url, tmp_path)
     creds = new_tenant(settings)
     with TestClient(create_app(settings)) as c:
@@ -165,7 +177,9 @@ def test_loopback_is_refused_without_allowlist(database_url: str, tmp_path: Path
         for host in ("localhost", "[::1]", "0.0.0.0", "127.1"):
             port = file_host.rsplit(":", 1)[1]
             other = wait_for(c, creds, _post_url(c, creds, f"http://{host}:{port}/ok.wav"))
-            assert other["status"] == "failed" and other["error"]["code"] == "fetch_blocked_address", host
+            assert (
+                other["status"] == "failed" and other["error"]["code"] == "fetch_blocked_address"
+            ), host
     assert conv["status"] == "failed" and conv["error"]["code"] == "fetch_blocked_address"
     assert "/ok.wav" not in FileHost.hits  # refused before connecting
 
@@ -173,8 +187,19 @@ def test_loopback_is_refused_without_allowlist(database_url: str, tmp_path: Path
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "10.1.2.3", "172.16.0.5", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-        "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1",
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.5",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fd00::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "224.0.0.1",
     ],
 )
 def test_internal_addresses_are_blocked(address: str) -> None:

@@ -25,17 +25,24 @@ def sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def _job(sessions: sessionmaker[Session], tenant: TenantCredentials, kind: str = "transcribe") -> uuid.UUID:
+def _job(
+    sessions: sessionmaker[Session], tenant: TenantCredentials, kind: str = "transcribe"
+) -> uuid.UUID:
     with session_scope(sessions) as s:
         conv = Conversation(
-            tenant_id=uuid.UUID(tenant.tenant_id), source="api", external_id=uuid.uuid4().hex, meta={}
+            tenant_id=uuid.UUID(tenant.tenant_id),
+            source="api",
+            external_id=uuid.uuid4().hex,
+            meta={},
         )
         s.add(conv)
         s.flush()
         return state.enqueue(s, conversation=conv, kind=kind, max_attempts=3).id
 
 
-def test_only_one_worker_can_claim(sessions: sessionmaker[Session], tenant: TenantCredentials) -> None:
+def test_only_one_worker_can_claim(
+    sessions: sessionmaker[Session], tenant: TenantCredentials
+) -> None:
     job_id = _job(sessions, tenant)
     with session_scope(sessions) as s:
         assert state.claim(s, job_id=job_id, owner="a", lease_s=60) is not None
@@ -43,11 +50,17 @@ def test_only_one_worker_can_claim(sessions: sessionmaker[Session], tenant: Tena
         assert state.claim(s, job_id=job_id, owner="b", lease_s=60) is None
 
 
-def test_expired_lease_can_be_taken_over(sessions: sessionmaker[Session], tenant: TenantCredentials) -> None:
+def test_expired_lease_can_be_taken_over(
+    sessions: sessionmaker[Session], tenant: TenantCredentials
+) -> None:
     job_id = _job(sessions, tenant)
     with session_scope(sessions) as s:
         state.claim(s, job_id=job_id, owner="a", lease_s=60)
-        s.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
     with session_scope(sessions) as s:
         job = state.claim(s, job_id=job_id, owner="b", lease_s=60)
         assert job is not None and job.attempts == 2 and job.lease_owner == "b"
@@ -58,7 +71,9 @@ def test_expired_lease_can_be_taken_over(sessions: sessionmaker[Session], tenant
         assert state.renew(s, job_id=job_id, owner="b", lease_s=60)
 
 
-def test_retry_waits_for_backoff(sessions: sessionmaker[Session], tenant: TenantCredentials) -> None:
+def test_retry_waits_for_backoff(
+    sessions: sessionmaker[Session], tenant: TenantCredentials
+) -> None:
     job_id = _job(sessions, tenant)
     with session_scope(sessions) as s:
         job = state.claim(s, job_id=job_id, owner="a", lease_s=60)
@@ -67,7 +82,9 @@ def test_retry_waits_for_backoff(sessions: sessionmaker[Session], tenant: Tenant
     with session_scope(sessions) as s:
         assert state.claim(s, job_id=job_id, owner="a", lease_s=60) is None
         assert job_id not in {d.job_id for d in state.due_jobs(s, redispatch_after_s=60)}
-        s.execute(update(Job).where(Job.id == job_id).values(run_after=utcnow() - timedelta(seconds=1)))
+        s.execute(
+            update(Job).where(Job.id == job_id).values(run_after=utcnow() - timedelta(seconds=1))
+        )
     with session_scope(sessions) as s:
         assert job_id in {d.job_id for d in state.due_jobs(s, redispatch_after_s=60)}
         job = state.claim(s, job_id=job_id, owner="a", lease_s=60)
@@ -79,13 +96,19 @@ def test_attempts_are_capped(sessions: sessionmaker[Session], tenant: TenantCred
     for _ in range(3):
         with session_scope(sessions) as s:
             assert state.claim(s, job_id=job_id, owner="a", lease_s=60) is not None
-            s.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+            )
     with session_scope(sessions) as s:
         assert state.claim(s, job_id=job_id, owner="a", lease_s=60) is None
         assert job_id in {j.id for j in state.exhausted_jobs(s)}
 
 
-def test_sweep_skips_recently_dispatched_and_finished(sessions: sessionmaker[Session], tenant: TenantCredentials) -> None:
+def test_sweep_skips_recently_dispatched_and_finished(
+    sessions: sessionmaker[Session], tenant: TenantCredentials
+) -> None:
     fresh = _job(sessions, tenant)  # dispatched at creation
     done = _job(sessions, tenant, kind="analyze")
     with session_scope(sessions) as s:
@@ -100,7 +123,9 @@ def test_sweep_skips_recently_dispatched_and_finished(sessions: sessionmaker[Ses
         assert fresh in {d.job_id for d in state.due_jobs(s, redispatch_after_s=600, startup=True)}
 
 
-def test_dead_local_owner_is_detected(sessions: sessionmaker[Session], tenant: TenantCredentials) -> None:
+def test_dead_local_owner_is_detected(
+    sessions: sessionmaker[Session], tenant: TenantCredentials
+) -> None:
     import subprocess
 
     proc = subprocess.Popen(["true"])

@@ -22,7 +22,12 @@ WAV = (AUDIO / "short_mono.wav").read_bytes()
 
 def _json_event(**extra: object) -> bytes:
     return json.dumps(
-        {"event": "recording.created", **metadata(), "recording_url": "https://crm.example/r/1.wav", **extra}
+        {
+            "event": "recording.created",
+            **metadata(),
+            "recording_url": "https://crm.example/r/1.wav",
+            **extra,
+        }
     ).encode()
 
 
@@ -30,7 +35,9 @@ def _blobs(settings: Settings) -> list[Path]:
     return [p for p in settings.blob_dir.rglob("*") if p.is_file() and p.parent.name != "tmp"]
 
 
-def test_json_event_with_url_is_accepted(idle_client: TestClient, tenant: TenantCredentials, settings: Settings) -> None:
+def test_json_event_with_url_is_accepted(
+    idle_client: TestClient, tenant: TenantCredentials, settings: Settings
+) -> None:
     r = post_webhook(idle_client, tenant, _json_event())
     assert r.status_code == 202, r.text
     body = r.json()
@@ -84,25 +91,36 @@ def test_concurrent_duplicates_make_one_conversation_and_one_job(
     ],
 )
 def test_missing_or_malformed_signature_is_401(
-    idle_client: TestClient, tenant: TenantCredentials, settings: Settings, header: str | None, code: str
+    idle_client: TestClient,
+    tenant: TenantCredentials,
+    settings: Settings,
+    header: str | None,
+    code: str,
 ) -> None:
     headers = {"Content-Type": "application/json"}
     if header is not None:
         headers["X-Dealsight-Signature"] = header
-    r = idle_client.post(f"/v1/webhooks/crm/{tenant.tenant_id}", content=_json_event(), headers=headers)
+    r = idle_client.post(
+        f"/v1/webhooks/crm/{tenant.tenant_id}", content=_json_event(), headers=headers
+    )
     assert r.status_code == 401
     assert r.json()["error"] == code
     assert count_rows(settings, tenant.tenant_id) == (0, 0)
 
 
-def test_wrong_secret_is_401(idle_client: TestClient, tenant: TenantCredentials, settings: Settings) -> None:
+def test_wrong_secret_is_401(
+    idle_client: TestClient, tenant: TenantCredentials, settings: Settings
+) -> None:
     r = post_webhook(idle_client, tenant, _json_event(), secret="whsec_not_the_right_one")
     assert r.status_code == 401 and r.json()["error"] == "bad_signature"
     assert count_rows(settings, tenant.tenant_id) == (0, 0)
 
 
 def test_other_tenants_secret_is_401(
-    idle_client: TestClient, tenant: TenantCredentials, other_tenant: TenantCredentials, settings: Settings
+    idle_client: TestClient,
+    tenant: TenantCredentials,
+    other_tenant: TenantCredentials,
+    settings: Settings,
 ) -> None:
     r = post_webhook(idle_client, tenant, _json_event(), secret=other_tenant.webhook_secret)
     assert r.status_code == 401
@@ -124,12 +142,16 @@ def test_tampered_body_is_401(idle_client: TestClient, tenant: TenantCredentials
 
 
 @pytest.mark.parametrize("offset", [-301, -3600, 301, 86400])
-def test_stale_or_future_timestamp_is_401(idle_client: TestClient, tenant: TenantCredentials, offset: int) -> None:
+def test_stale_or_future_timestamp_is_401(
+    idle_client: TestClient, tenant: TenantCredentials, offset: int
+) -> None:
     r = post_webhook(idle_client, tenant, _json_event(), timestamp=int(time.time()) + offset)
     assert r.status_code == 401 and r.json()["error"] == "stale_signature"
 
 
-def test_timestamp_within_tolerance_is_accepted(idle_client: TestClient, tenant: TenantCredentials) -> None:
+def test_timestamp_within_tolerance_is_accepted(
+    idle_client: TestClient, tenant: TenantCredentials
+) -> None:
     r = post_webhook(idle_client, tenant, _json_event(), timestamp=int(time.time()) - 250)
     assert r.status_code == 202
 
@@ -145,7 +167,9 @@ def test_signed_multipart_with_bad_signature_stores_nothing(
 
 
 @pytest.mark.parametrize("tenant_id", ["not-a-uuid", str(uuid.uuid4()), "../../etc/passwd"])
-def test_unknown_tenant_is_404(idle_client: TestClient, tenant: TenantCredentials, tenant_id: str) -> None:
+def test_unknown_tenant_is_404(
+    idle_client: TestClient, tenant: TenantCredentials, tenant_id: str
+) -> None:
     r = post_webhook(idle_client, tenant, _json_event(), tenant_id=tenant_id)
     assert r.status_code == 404
 
@@ -166,7 +190,9 @@ def test_binary_garbage_is_400(idle_client: TestClient, tenant: TenantCredential
 
 
 def test_unsupported_event_is_400(idle_client: TestClient, tenant: TenantCredentials) -> None:
-    r = post_webhook(idle_client, tenant, json.dumps({"event": "call.deleted", "external_id": "x"}).encode())
+    r = post_webhook(
+        idle_client, tenant, json.dumps({"event": "call.deleted", "external_id": "x"}).encode()
+    )
     assert r.status_code == 400 and r.json()["error"] == "unsupported_event"
 
 
@@ -202,7 +228,9 @@ def test_missing_external_id_is_422(idle_client: TestClient, tenant: TenantCrede
 
 
 def test_no_file_and_no_url_is_400(idle_client: TestClient, tenant: TenantCredentials) -> None:
-    r = post_webhook(idle_client, tenant, json.dumps({"event": "recording.created", **metadata()}).encode())
+    r = post_webhook(
+        idle_client, tenant, json.dumps({"event": "recording.created", **metadata()}).encode()
+    )
     assert r.status_code == 400 and r.json()["error"] == "no_recording"
 
 
@@ -215,7 +243,9 @@ def test_file_and_url_together_is_400_and_stores_nothing(
     assert _blobs(settings) == []
 
 
-def test_multipart_without_metadata_is_400(idle_client: TestClient, tenant: TenantCredentials, settings: Settings) -> None:
+def test_multipart_without_metadata_is_400(
+    idle_client: TestClient, tenant: TenantCredentials, settings: Settings
+) -> None:
     body, ctype = multipart_body(None, WAV)
     r = post_webhook(idle_client, tenant, body, ctype)
     assert r.status_code == 400 and r.json()["error"] == "missing_metadata"
@@ -233,7 +263,9 @@ def test_truncated_multipart_is_400_and_stores_nothing(
     assert count_rows(settings, tenant.tenant_id) == (0, 0)
 
 
-def test_multipart_without_boundary_is_400(idle_client: TestClient, tenant: TenantCredentials) -> None:
+def test_multipart_without_boundary_is_400(
+    idle_client: TestClient, tenant: TenantCredentials
+) -> None:
     body, _ = multipart_body(metadata(), WAV)
     r = post_webhook(idle_client, tenant, body, "multipart/form-data")
     assert r.status_code == 400
@@ -254,16 +286,21 @@ def test_oversized_file_is_413_and_stores_nothing(database_url: str, tmp_path: P
         assert len(WAV) > 10_000
         r = post_webhook(c, creds, body, ctype)
         assert r.status_code == 413
+
         # Without a Content-Length header the limit still holds while streaming.
         def chunks() -> object:
             for i in range(0, len(body), 4096):
                 yield body[i : i + 4096]
+
         from service.webhooks.signature import sign
 
         r2 = c.post(
             f"/v1/webhooks/crm/{creds.tenant_id}",
             content=chunks(),  # type: ignore[arg-type]
-            headers={"Content-Type": ctype, "X-Dealsight-Signature": sign(creds.webhook_secret, body)},
+            headers={
+                "Content-Type": ctype,
+                "X-Dealsight-Signature": sign(creds.webhook_secret, body),
+            },
         )
         assert r2.status_code == 413
     assert [p for p in settings.blob_dir.rglob("*") if p.is_file() and p.parent.name != "tmp"] == []
@@ -276,7 +313,9 @@ def test_oversized_json_is_413(idle_client: TestClient, tenant: TenantCredential
     assert r.status_code == 413
 
 
-def test_playbook_and_metadata_are_stored(idle_client: TestClient, tenant: TenantCredentials) -> None:
+def test_playbook_and_metadata_are_stored(
+    idle_client: TestClient, tenant: TenantCredentials
+) -> None:
     from tests.support import auth
 
     r = post_webhook(idle_client, tenant, _json_event(custom_field="kept"))
