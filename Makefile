@@ -17,10 +17,10 @@ help:
 	@echo "make check     ruff + mypy"
 
 # Re-install only when the pinned dependencies or the project metadata change.
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): .ci/requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade "pip>=24"
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.lock
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r .ci/requirements.lock
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -e .
 	@touch $(STAMP)
 
