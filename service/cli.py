@@ -30,6 +30,8 @@ def _settings() -> Settings:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic announces every plugin it loads at INFO; only its migration lines are news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return settings
 
 
