@@ -1,0 +1,320 @@
+"""Competitor mentions from a tenant catalogue, robust to speech-recognition spellings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import OSA
+
+from nlp.types import AnalysisDoc, Insight, Sentence
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.&'’][A-Za-z0-9]+)*")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Vendor names that are also everyday words: they count only in a context that makes them the
+# company (a tenant can mark more entries `ambiguous`).
+COMMON_WORD_NAMES = _words(
+    """
+    outreach apollo dynamics gong close copper chorus front notion slack zoom teams box
+    monday pipeline drift clear insight compass lattice ramp brex mercury sierra anchor
+    """
+)
+# Words near an ambiguous name that make it a product: using it, paying for it, comparing it.
+VENDOR_CUES = _words(
+    """
+    use uses using used run runs running switched switch switching moved move migrate
+    migrated migrating replace replaced replacing left leaving dropped ditched evaluating
+    evaluate evaluated trial pilot demo demos vs versus than compared comparing cheaper
+    pricier pricing price priced license licenses licence seats seat contract renewal renew
+    subscription crm tool tools platform vendor software app integration integrate
+    integrates sync syncs synced plugin records recording recordings sequences sequence
+    sequencing dialer data contacts database account rep reps instance instead like also
+    another offer offers offered offering showed shows pitched pitch quoted quote quotes
+    came guys folks people shop users user customers importer import connector calls call
+    notes recorder forecast forecasting module addon add bundle suite plan plans feature
+    features review reviews sdrs sdr aes ae prospect prospecting dial dials dialing logs
+    logged already front runner shortlist vendors competitor competitors rival incumbent
+    contact record track proof concept poc rollout rolled microsoft ms d365 dot io com ai
+    cloud 365 salesforce hubspot pipedrive zoho
+    """
+)
+# Phrases where the common word is just a word.
+IDIOMS = (
+    re.compile(
+        r"\bclose (to|the|a|an|this|that|it|out|on|by|of|enough|together|call|second|date|"
+        r"dates|rate|rates|plan|deals?|quarter|month|the books|ranks|friends?|look|eye|"
+        r"attention)\b"
+    ),
+    re.compile(r"\b(to|we|they|can|could|will|would|should|might|may|and|must|help) close\b"),
+    re.compile(r"\b(ring|rings|rang|hit|hits|bang|bangs) (a|the) gong\b"),
+    re.compile(r"\bgong (goes|went|rings?|rang|sounds?)\b"),
+    re.compile(r"\b(pricing|price|buying|deal|sales|competitive|org|social) dynamics\b"),
+    re.compile(r"\b(our|your|their|community|customer|patient|market|email|cold|sales) outreach\b"),
+    re.compile(r"\boutreach (to|efforts?|program|campaigns?|team)\b"),
+    re.compile(r"\b(team|group|market|power|internal|the) dynamics\b"),
+    re.compile(r"\bapollo (project|program|mission|team)\b"),
+    re.compile(
+        r"\b(the|a) (apollo|chorus|gong)\b(?! ?(io|\.io|ai|crm|pricing|contract|seats?|license))"
+    ),
+    re.compile(r"\bcopper (wire|wiring|pipes?|piping|tubing|tubes?|prices?|mine|mining|cable)\b"),
+)
+
+_UNITS = "zero one two three four five six seven eight nine".split()
+_TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """A competitor with its aliases; ambiguous names need vendor context to count."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    ambiguous: bool | None = None  # None: decided from the built-in common-word list
+
+
+def _two_digits(n: int) -> str:
+    if n < 10:
+        return _UNITS[n]
+    if n < 20:
+        return _TEENS[n - 10]
+    return _TENS[n // 10] + (_UNITS[n % 10] if n % 10 else "")
+
+
+def _spoken_variants(key: str) -> set[str]:
+    """The key plus its numbers spoken: 'dynamics365' -> 'dynamicsthreesixtyfive' ..."""
+    variants = {key}
+    for m in re.finditer(r"\d{2,3}", key):
+        n = int(m.group())
+        if n < 100:
+            spoken = {_two_digits(n)}
+        else:
+            hundreds, rest = _UNITS[n // 100], _two_digits(n % 100)
+            spoken = {hundreds + rest, hundreds + "hundred" + rest, hundreds + "hundredand" + rest}
+        variants |= {key[: m.start()] + s + key[m.end() :] for s in spoken}
+    return variants
+
+
+def normalise(text: str) -> str:
+    """Lowercase letters and digits only: 'Sales Force' -> 'salesforce', 'Gong.io' -> 'gongio'."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+@dataclass
+class _Form:
+    competitor: str
+    key: str
+    ambiguous: bool
+    fuzzy_max: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One competitor found in a sentence."""
+
+    competitor: str
+    begin: int  # character offsets within the sentence
+    end: int
+    surface: str
+    exact: bool
+
+
+@dataclass
+class CompetitorMatcher:
+    """Finds catalogue names in text: exact, split or joined, possessive, or off by a letter."""
+
+    entries: Sequence[CatalogueEntry]
+    max_tokens: int = 5
+    _forms: dict[str, _Form] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries:
+            for surface in (entry.name, *entry.aliases):
+                key = normalise(surface)
+                if not key:
+                    continue
+                words = surface.split()
+                ambiguous = (
+                    entry.ambiguous
+                    if entry.ambiguous is not None
+                    else (len(words) == 1 and key in COMMON_WORD_NAMES)
+                )
+                # Names under five letters only match exactly: one letter off hits real words.
+                fuzzy = 0 if len(key) < 5 else (1 if len(key) < 10 else 2)
+                for variant in _spoken_variants(key):
+                    self._forms.setdefault(variant, _Form(entry.name, variant, ambiguous, fuzzy))
+                if len(words) == 1:
+                    # The vendor's web address said or written: "gong.io", "close dot com".
+                    for suffix in ("io", "ai", "com", "dotio", "dotai", "dotcom", "crm"):
+                        form = _Form(entry.name, key + suffix, False, 0)
+                        self._forms.setdefault(key + suffix, form)
+
+    def find(self, text: str) -> list[Mention]:
+        """Non-overlapping mentions, longest first, in text order."""
+        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+        keys = [normalise(_POSSESSIVE.sub("", t)) for _, _, t in tokens]
+        lowered = text.lower()
+        taken = [False] * len(tokens)
+        found: list[Mention] = []
+        for n in range(min(self.max_tokens, len(tokens)), 0, -1):
+            for i in range(len(tokens) - n + 1):
+                if any(taken[i : i + n]):
+                    continue
+                key = "".join(keys[i : i + n])
+                if not key:
+                    continue
+                form, exact = self._lookup(key)
+                if form is None:
+                    continue
+                begin, end = tokens[i][0], tokens[i + n - 1][1]
+                surface = text[begin:end]
+                if _POSSESSIVE.search(surface):
+                    end -= 2
+                    surface = text[begin:end]
+                if form.ambiguous and not _is_vendor_context(lowered, tokens, i, i + n, surface):
+                    continue
+                for j in range(i, i + n):
+                    taken[j] = True
+                found.append(Mention(form.competitor, begin, end, surface, exact))
+        found.sort(key=lambda m: m.begin)
+        return found
+
+    def _lookup(self, key: str) -> tuple[_Form | None, bool]:
+        form = self._forms.get(key)
+        if form is not None:
+            return form, True
+        if len(key) < 5:
+            return None, False
+        best: _Form | None = None
+        best_d = 99
+        for cand in self._forms.values():
+            if cand.fuzzy_max == 0 or abs(len(cand.key) - len(key)) > cand.fuzzy_max:
+                continue
+            # OSA counts a swap of neighbouring letters ("appolo") as one edit.
+            d = OSA.distance(key, cand.key, score_cutoff=cand.fuzzy_max)
+            if d <= cand.fuzzy_max and d < best_d:
+                best, best_d = cand, d
+        return best, False
+
+
+def _is_vendor_context(
+    lowered: str, tokens: list[tuple[int, int, str]], i: int, j: int, surface: str
+) -> bool:
+    """Whether an ambiguous name is used as a product name here."""
+    begin, end = tokens[i][0], tokens[j - 1][1]
+    # Capitalised in the middle of a sentence: a proper noun, whatever words surround it.
+    proper = surface[:1].isupper() and i > 0
+    if not proper:
+        for idiom in IDIOMS:
+            for m in idiom.finditer(lowered):
+                if m.start() <= begin < m.end() or m.start() < end <= m.end():
+                    return False
+    if j - i > 1 or any(c in surface for c in ".’'") or _POSSESSIVE.search(tokens[j - 1][2]):
+        return True  # "Gong.io", "Close CRM", "Gong's": a product spelling
+    window = [
+        _POSSESSIVE.sub("", t[2].lower()) for t in tokens[max(0, i - 4) : i] + tokens[j : j + 4]
+    ]
+    return proper or any(w in VENDOR_CUES for w in window)
+
+
+CONTEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "past",
+        re.compile(
+            r"\b(used to|left|leaving|switched (away )?from|switching from|moved (off|away from|"
+            r"from)|migrated (off|from)|dropped|ditched|churned|got rid of|replaced|previously|"
+            r"back when|last (year|time) we|before we|we had|we tried|we were on|gave up on|"
+            r"cancel+ed|sunset(ted)?|ripped out)\b"
+        ),
+    ),
+    (
+        "comparison",
+        re.compile(
+            r"\b(cheaper|less expensive|more expensive|pricier|better|worse|faster|slower|"
+            r"easier|nicer|than|compared|comparison|versus|vs|beats?|undercut|half the price|"
+            r"(a )?(third|fraction|half) of the (price|cost)|lower price|discount|offered us|"
+            r"matches|does (this|that|it) for|includes?|already (does|has|gives))\b"
+        ),
+    ),
+    (
+        "evaluating",
+        re.compile(
+            r"\b(evaluat\w*|also looking|looking at|talking to|talked to|in the running|"
+            r"shortlist\w*|consider\w*|demo\w*|trial\w*|pilot\w*|comparing|rfp|proposal from|"
+            r"quote from|bake.?off|meeting with|speaking with|checking out|weighing|"
+            r"second look|option)\b"
+        ),
+    ),
+    (
+        "incumbent",
+        re.compile(
+            r"\b(we use|we're using|we are using|using|we run|we're on|we are on|our crm|"
+            r"under contract|contract with|locked in|renewal|currently|current|already use|"
+            r"already have|committed to|signed with|we have|we've got|our team uses|live on|"
+            r"standardi[sz]ed on|runs on|built on|records all|is our|in place|installed|"
+            r"rolled out|today)\b"
+        ),
+    ),
+)
+_CLAUSE_BREAKS = (",", ";", " but ", " while ")
+
+
+def context_label(sentence: str, mention: Mention) -> str:
+    """incumbent / evaluating / comparison / past / other, from cue phrases near the mention."""
+    lowered = sentence.lower()
+    # Look at the clause around the mention first: another clause may be about another vendor.
+    left = max(lowered.rfind(sep, 0, mention.begin) for sep in _CLAUSE_BREAKS)
+    rights = [lowered.find(sep, mention.end) for sep in _CLAUSE_BREAKS]
+    right = min([r for r in rights if r >= 0], default=len(lowered))
+    clause = lowered[left + 1 if left >= 0 else 0 : right]
+    for text in (clause, lowered):
+        for label, pattern in CONTEXT_PATTERNS:
+            if pattern.search(text):
+                return label
+    return "other"
+
+
+class CompetitorComponent:
+    """Finds catalogue competitors in every sentence, with a context label per mention."""
+
+    name = "competitors"
+    version = "1"
+    requires = ("sentences",)
+    assigns = ("insights",)
+
+    def __init__(self, catalogue: Iterable[CatalogueEntry] = ()) -> None:
+        self.matcher = CompetitorMatcher(list(catalogue))
+
+    def initialize(self) -> None:
+        """Nothing to load: the catalogue is compiled at construction."""
+
+    def __call__(self, docs: Sequence[AnalysisDoc]) -> None:
+        for doc in docs:
+            for sent in doc.sentences:
+                doc.insights.extend(self.sentence_insights(sent))
+
+    def sentence_insights(self, sent: Sentence) -> list[Insight]:
+        """The competitor insights of one sentence."""
+        return [
+            Insight(
+                kind="competitor",
+                label=m.competitor,
+                utterance=sent.utterance,
+                quote=sent.text,
+                span=(sent.begin, sent.end),
+                start=sent.start_s,
+                end=sent.end_s,
+                speaker=sent.speaker,
+                confidence=1.0 if m.exact else 0.8,
+                context=context_label(sent.text, m),
+                source=self.name,
+            )
+            for m in self.matcher.find(sent.text)
+        ]
