@@ -28,6 +28,11 @@ COPY nlp /src/nlp
 COPY models /src/models
 COPY migrations /src/migrations
 RUN pip install --no-deps /src
+# Train the objection model from the labelled data at build time (no model hub needed).
+COPY bench/data/insights /src/bench/data/insights
+RUN DEALSIGHT_NLP__MODEL_ROOT=/opt/dealsight/models \
+    DEALSIGHT_NLP__TRAINING_DATA=/src/bench/data/insights \
+    dealsight models build
 
 # ---- runtime stage: no compiler, non-root ----
 FROM ${BASE_IMAGE} AS runtime
@@ -38,9 +43,11 @@ RUN (command -v python3.11 >/dev/null || (apt-get update \
  && useradd --system --create-home --uid 10001 dealsight \
  && mkdir -p /data && chown dealsight /data
 COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/dealsight /opt/dealsight
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DEALSIGHT_DATA_DIR=/data \
+    DEALSIGHT_NLP__MODEL_ROOT=/opt/dealsight/models \
     HF_HUB_OFFLINE=1
 USER dealsight
 WORKDIR /data

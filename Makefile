@@ -9,7 +9,7 @@ PYTEST_ARGS ?= -m "not slow"
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all install lint typecheck check clean help
+.PHONY: run test test-all install models lint typecheck check clean help
 
 help:
 	@echo "make run       set up .venv, migrate, start API + workers on http://$(HOST):$(PORT)"
@@ -24,7 +24,12 @@ $(STAMP): .ci/requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) models
+
+# Train the objection model from bench/data/insights unless an up-to-date one exists (a few
+# minutes on 2 cores the first time; instant afterwards).
+models: $(STAMP)
+	$(BIN)/dealsight models build
 
 run: install
 	$(BIN)/dealsight db upgrade

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Uuid
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UtcDateTime, new_id, utcnow
+from models.base import Base, JsonType, UtcDateTime, new_id, utcnow
 
 
 class Tenant(Base):
@@ -20,6 +22,14 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Needed in clear to verify HMAC signatures, like any webhook signing secret.
     webhook_secret: Mapped[str] = mapped_column(String(100))
+    # The tenant's own email domains: mail from them is outbound (no customer objections).
+    email_domains: Mapped[list[str]] = mapped_column(
+        JsonType, default=list, server_default=text("'[]'")
+    )
+    # Tenant-level analysis and risk settings (disabled categories, thresholds ...).
+    settings: Mapped[dict[str, Any]] = mapped_column(
+        JsonType, default=dict, server_default=text("'{}'")
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

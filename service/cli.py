@@ -214,3 +214,91 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+models_app = typer.Typer(help="Trained models (the objection classifier).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("build")
+def models_build(
+    force: Annotated[bool, typer.Option(help="Train again even if an up-to-date model exists.")] = (
+        False
+    ),
+) -> None:
+    """Train the objection model from the labelled data unless an up-to-date one exists."""
+    from nlp.objections.build import ensure_model
+
+    settings = _settings()
+    root = settings.nlp.model_root_dir()
+    data = settings.nlp.training_data
+    if not data.is_dir():
+        typer.echo(
+            f"error: no labelled data at {data}; set DEALSIGHT_NLP__TRAINING_DATA to the folder "
+            "holding sentences.jsonl",
+            err=True,
+        )
+        raise typer.Exit(2)
+    root.mkdir(parents=True, exist_ok=True)
+    folder, report = ensure_model(
+        root, data, force=force, progress=lambda m: typer.echo(m, err=True)
+    )
+    if report is None:
+        typer.echo(f"objection model up to date: {folder}")
+    else:
+        typer.echo(f"objection model trained: {folder} (dev macro-F1 {report['dev_macro_f1']})")
+
+
+@app.command()
+def reanalyze(
+    since: Annotated[
+        str,
+        typer.Option(help="Re-analyse conversations received on or after this date (YYYY-MM-DD)."),
+    ],
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's conversations.")] = None,
+) -> None:
+    """Re-run the analysis (not the transcription) after a taxonomy, catalogue or model change."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from tqdm import tqdm
+
+    from models import Conversation
+    from service.conversations.service import reanalyzable_ids
+    from service.conversations.service import reanalyze as queue_reanalysis
+    from service.db import session_scope
+    from service.jobs.inline import InlineExecutor
+    from service.jobs.runtime import build_runtime
+    from service.jobs.tasks import run_job
+
+    settings = _settings()
+    _ensure_schema(settings, auto=False)
+    try:
+        start = datetime.fromisoformat(since)
+        tenant_id = uuid.UUID(tenant) if tenant else None
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    executor = InlineExecutor()
+    rt = build_runtime(settings, executor)
+    with session_scope(rt.sessions) as s:
+        ids = reanalyzable_ids(s, since=start, tenant_id=tenant_id)
+    if not ids:
+        typer.echo("nothing to re-analyse")
+        return
+    rt.pipeline().initialize()  # load the models before the progress bar starts
+    failed = 0
+    for cid in tqdm(ids, desc="re-analysing", unit="conv"):
+        with session_scope(rt.sessions) as s:
+            conv = s.get(Conversation, cid)
+            assert conv is not None
+            queue_reanalysis(s, rt=rt, conversation=conv)
+        while executor.pending:
+            run_job(rt, executor.pending.pop(0).job_id)
+        with session_scope(rt.sessions) as s:
+            conv = s.get(Conversation, cid)
+            failed += conv is not None and conv.status == "failed"
+    typer.echo(f"re-analysed {len(ids) - failed} conversation(s), {failed} failed")
+    rt.engine.dispose()

@@ -54,6 +54,32 @@ class AsrSettings(BaseModel):
     hotwords: bool = True  # offer the tenant's competitor catalogue to the recogniser
 
 
+class NlpSettings(BaseModel):
+    """The analysis pipeline: the trained objection model and the sentence encoder."""
+
+    # A trained objection model folder; empty: the newest one under model_root.
+    objection_model: Path | None = None
+    # Where `dealsight models build` writes models; empty: ~/.cache/dealsight/models.
+    model_root: Path | None = None
+    # The labelled sentences `dealsight models build` trains on.
+    training_data: Path = Path("bench/data/insights")
+    encoder_path: str = ""  # a transformers model folder; empty: the bundled all-MiniLM-L6-v2
+    encoder_backend: Literal["onnx", "transformers"] = "onnx"
+    threads: int = Field(default=1, ge=1)
+    # Unknown organisation names seen in at least this many conversations become candidates.
+    org_candidate_min_conversations: int = Field(default=3, ge=1)
+
+    def model_root_dir(self) -> Path:
+        """The folder holding trained models."""
+        from nlp.registry import default_model_root
+
+        return self.model_root or default_model_root()
+
+    def objection_model_dir(self) -> Path:
+        """The trained objection model to load."""
+        return self.objection_model or self.model_root_dir() / "objections-latest"
+
+
 class JobSettings(BaseModel):
     """How jobs run: the executor, worker counts, leases and retries."""
 
@@ -93,6 +119,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    nlp: NlpSettings = Field(default_factory=NlpSettings)
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:

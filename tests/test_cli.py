@@ -19,7 +19,7 @@ def test_db_upgrade_then_tenant_create_prints_credentials(tmp_path: Path) -> Non
     assert first.returncode == 2 and "dealsight db upgrade" in first.stderr
     up = run(["db", "upgrade"], env)
     assert up.returncode == 0, up.stderr
-    assert "0001" in up.stdout
+    assert "0002" in up.stdout
     out = run(["tenant", "create", "Acme Corp"], env)
     assert out.returncode == 0, out.stderr
     creds = json.loads(out.stdout)
@@ -29,7 +29,7 @@ def test_db_upgrade_then_tenant_create_prints_credentials(tmp_path: Path) -> Non
     assert again["tenant_id"] != creds["tenant_id"] and again["api_key"] != creds["api_key"]
     # The key is stored hashed: it appears nowhere in the database file.
     assert creds["api_key"].encode() not in (tmp_path / "cli.db").read_bytes()
-    assert run(["db", "current"], env).stdout.strip() == "0001"
+    assert run(["db", "current"], env).stdout.strip() == "0002"
     down = run(["db", "downgrade", "base"], env)
     assert down.returncode == 0 and "base" in down.stdout
 

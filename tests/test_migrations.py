@@ -16,7 +16,17 @@ from models import Base
 from service import migrate
 from tests.conftest import POSTGRES_URL, need_service
 
-TABLES = {"tenant", "api_key", "conversation", "transcript_segment", "job"}
+TABLES = {
+    "org_mention",
+    "tenant",
+    "api_key",
+    "conversation",
+    "transcript_segment",
+    "job",
+    "insight",
+    "competitor",
+    "tracker",
+}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

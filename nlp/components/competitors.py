@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
-from nlp.types import AnalysisDoc, Insight, Sentence
+from nlp.types import AnalysisDoc, CompetitorSpec, Insight, Sentence
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.&'’][A-Za-z0-9]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
@@ -282,39 +282,54 @@ def context_label(sentence: str, mention: Mention) -> str:
 
 
 class CompetitorComponent:
-    """Finds catalogue competitors in every sentence, with a context label per mention."""
+    """Finds the tenant's catalogue competitors in every sentence, with a context label each."""
 
-    name = "competitors"
-    version = "1"
-    requires = ("sentences",)
-    assigns = ("insights",)
+    name: str = "competitors"
+    version: str = "1"
+    requires: tuple[str, ...] = ("sentences",)
+    assigns: tuple[str, ...] = ("insights",)
 
-    def __init__(self, catalogue: Iterable[CatalogueEntry] = ()) -> None:
-        self.matcher = CompetitorMatcher(list(catalogue))
+    def __init__(self, cache_size: int = 256) -> None:
+        self._matchers: dict[tuple[CompetitorSpec, ...], CompetitorMatcher] = {}
+        self._cache_size = cache_size
 
     def initialize(self) -> None:
-        """Nothing to load: the catalogue is compiled at construction."""
+        """Nothing to load: catalogues are compiled on first use and cached."""
+
+    def matcher(self, catalogue: tuple[CompetitorSpec, ...]) -> CompetitorMatcher:
+        """The compiled matcher for a catalogue (tenants' catalogues change rarely)."""
+        found = self._matchers.get(catalogue)
+        if found is None:
+            if len(self._matchers) >= self._cache_size:
+                self._matchers.clear()
+            entries = [CatalogueEntry(c.name, c.aliases, c.ambiguous) for c in catalogue]
+            found = self._matchers[catalogue] = CompetitorMatcher(entries)
+        return found
 
     def __call__(self, docs: Sequence[AnalysisDoc]) -> None:
         for doc in docs:
+            if not doc.tenant.competitors:
+                continue
+            matcher = self.matcher(doc.tenant.competitors)
             for sent in doc.sentences:
-                doc.insights.extend(self.sentence_insights(sent))
+                doc.insights.extend(sentence_insights(matcher, sent, source=self.name))
 
-    def sentence_insights(self, sent: Sentence) -> list[Insight]:
-        """The competitor insights of one sentence."""
-        return [
-            Insight(
-                kind="competitor",
-                label=m.competitor,
-                utterance=sent.utterance,
-                quote=sent.text,
-                span=(sent.begin, sent.end),
-                start=sent.start_s,
-                end=sent.end_s,
-                speaker=sent.speaker,
-                confidence=1.0 if m.exact else 0.8,
-                context=context_label(sent.text, m),
-                source=self.name,
-            )
-            for m in self.matcher.find(sent.text)
-        ]
+
+def sentence_insights(matcher: CompetitorMatcher, sent: Sentence, *, source: str) -> list[Insight]:
+    """The competitor insights of one sentence."""
+    return [
+        Insight(
+            kind="competitor",
+            label=m.competitor,
+            utterance=sent.utterance,
+            quote=sent.text,
+            span=(sent.begin, sent.end),
+            start=sent.start_s,
+            end=sent.end_s,
+            speaker=sent.speaker,
+            confidence=1.0 if m.exact else 0.8,
+            context=context_label(sent.text, m),
+            source=source,
+        )
+        for m in matcher.find(sent.text)
+    ]

@@ -11,7 +11,13 @@ from fastapi.responses import JSONResponse
 from service.auth import TenantDep
 from service.conversations import service
 from service.conversations.ingest import accept_recording, event_payload, recording_event
-from service.conversations.schemas import ConversationOut, ConversationPage, IngestResult, Status
+from service.conversations.schemas import (
+    ConversationOut,
+    ConversationPage,
+    ConversationSummary,
+    IngestResult,
+    Status,
+)
 from service.db import SessionDep
 from service.uploads import receive_body
 
@@ -75,3 +81,18 @@ def list_conversations(
         limit=limit,
         cursor=cursor,
     )
+
+
+@router.post(
+    "/v1/conversations/{conversation_id}/reanalyze",
+    status_code=202,
+    response_model=ConversationSummary,
+    responses={404: {}, 409: {"description": "not transcribed yet"}},
+)
+def reanalyze_conversation(
+    conversation_id: str, request: Request, tenant: TenantDep, session: SessionDep
+) -> ConversationSummary:
+    """Analyse again with today's catalogue, trackers and model, without re-transcribing."""
+    conv = service.get_conversation(session, tenant_id=tenant.id, conversation_id=conversation_id)
+    service.reanalyze(session, rt=request.app.state.ctx.runtime, conversation=conv)
+    return service.summary(conv)

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from service.insights.schemas import InsightOut
+
 Role = Literal["rep", "customer", "unknown"]
 Status = Literal["queued", "fetching", "transcribing", "analyzing", "done", "failed"]
 Id = str  # external ids are the CRM's, opaque to us
@@ -146,12 +148,13 @@ class ConversationSummary(BaseModel):
 
 
 class ConversationOut(ConversationSummary):
-    """A conversation with its metadata and, once transcribed, its transcript."""
+    """A conversation with its metadata and, once processed, its transcript and insights."""
 
     metadata: dict[str, Any]
     language: str | None
     segments: list[SegmentOut] | None
     metrics: dict[str, Any] | None
+    insights: list[InsightOut] | None
 
 
 class ConversationPage(BaseModel):

@@ -24,7 +24,8 @@ from service.conversations.schemas import (
 )
 from service.db import after_commit
 from service.dbutil import insert_or_ignore
-from service.errors import BadRequest, NotFound
+from service.errors import BadRequest, Conflict, NotFound
+from service.insights.service import conversation_insights
 from service.jobs import state
 from service.jobs.runtime import Runtime
 from service.storage import StoredBlob
@@ -165,6 +166,11 @@ def detail(session: Session, conv: Conversation) -> ConversationOut:
         language=conv.language,
         segments=segments,
         metrics=conv.metrics,
+        insights=(
+            conversation_insights(session, conversation_id=conv.id)
+            if conv.analyzed_at is not None
+            else None
+        ),
     )
 
 
@@ -216,3 +222,36 @@ def list_conversations(
     rows = rows[:limit]
     nxt = _encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return ConversationPage(items=[summary(r) for r in rows], next_cursor=nxt)
+
+
+def reanalyze(session: Session, *, rt: Runtime, conversation: Conversation) -> None:
+    """Queue the analysis again after a catalogue, tracker or model change; keeps the transcript."""
+    if conversation.transcribed_at is None and conversation.kind == "call":
+        raise Conflict(
+            f"conversation is {conversation.status}: it can be re-analysed once transcribed",
+            code="not_transcribed",
+        )
+    job = state.enqueue(
+        session,
+        conversation=conversation,
+        kind="analyze",
+        max_attempts=rt.settings.jobs.max_attempts,
+    )
+    conversation.status = "queued"
+    conversation.error_code = None
+    conversation.error_message = None
+    dispatch = state.Dispatch(job.id, job.kind)
+    after_commit(session, lambda: rt.dispatch([dispatch]))
+
+
+def reanalyzable_ids(
+    session: Session, *, since: datetime, tenant_id: uuid.UUID | None
+) -> list[uuid.UUID]:
+    """Conversations created since the date that have something to analyse."""
+    q = select(Conversation.id).where(
+        Conversation.created_at >= since,
+        or_(Conversation.transcribed_at.is_not(None), Conversation.kind == "email"),
+    )
+    if tenant_id is not None:
+        q = q.where(Conversation.tenant_id == tenant_id)
+    return list(session.execute(q.order_by(Conversation.created_at)).scalars())

@@ -17,6 +17,8 @@ from service.storage import LocalBlobStore
 
 if TYPE_CHECKING:
     from nlp.diarize import Diarizer
+    from nlp.pipeline import Pipeline
+    from nlp.registry import NlpConfig
     from nlp.transcribe import AsrConfig, Transcriber
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class Runtime:
     _transcriber: Transcriber | None = None
     _diarizer: Diarizer | None = None
     _diarizer_loaded: bool = False
+    _pipeline: Pipeline | None = None
 
     def transcriber(self) -> Transcriber:
         """The process's Whisper model wrapper, built on first use (after any fork)."""
@@ -80,6 +83,15 @@ class Runtime:
                     if self._diarizer is None:
                         log.warning("diarize extra not installed: mono calls get speaker 'unknown'")
             return self._diarizer
+
+    def pipeline(self) -> Pipeline:
+        """The analysis pipeline (segmenter, competitors, objections, trackers), built once."""
+        with self._lock:
+            if self._pipeline is None:
+                from nlp.registry import build_pipeline
+
+                self._pipeline = build_pipeline(nlp_config(self.settings))
+            return self._pipeline
 
     def dispatch(self, dispatches: list[Dispatch]) -> None:
         """Hand jobs to the executor, logging (not raising) on failure: the sweeper retries."""
@@ -105,6 +117,19 @@ def asr_config(settings: Settings) -> AsrConfig:
         vad_filter=asr.vad_filter,
         max_duration_s=asr.max_duration_s,
         language=asr.language,
+    )
+
+
+def nlp_config(settings: Settings) -> NlpConfig:
+    """The nlp NlpConfig for these settings."""
+    from nlp.encoder import EncoderConfig
+    from nlp.registry import NlpConfig
+
+    s = settings.nlp
+    return NlpConfig(
+        objection_model=s.objection_model_dir(),
+        encoder=EncoderConfig(path=s.encoder_path, backend=s.encoder_backend, threads=s.threads),
+        threads=s.threads,
     )
 
 

@@ -215,15 +215,31 @@ def load_segments(s: Session, conv_id: uuid.UUID) -> list[Segment]:
 
 
 def do_analyze(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
-    """Compute conversation metrics from the stored transcript."""
+    """Run the analysis pipeline and the talk metrics over the stored transcript."""
+    from nlp.pipeline import PipelineError
+    from nlp.registry import analyze
+    from service.insights.service import (
+        replace_insights,
+        tenant_nlp_config,
+        utterances_from_segments,
+    )
+
     with session_scope(rt.sessions) as s:
         conv = s.get(Conversation, conv_id)
         assert conv is not None
         segments = load_segments(s, conv_id)
         duration = conv.duration_s or 0.0
+        tenant_cfg = tenant_nlp_config(s, tenant_id=conv.tenant_id)
+    try:
+        pipeline = rt.pipeline()
+        doc = analyze(pipeline, utterances_from_segments(segments), tenant=tenant_cfg)
+    except PipelineError as exc:
+        # Usually a missing model (`dealsight models build`): worth retrying after the fix.
+        raise TransientError("analyzer_unavailable", str(exc)) from exc
     metrics = call_metrics(segments, duration_s=duration).as_dict()
     with session_scope(rt.sessions) as s:
         job, conv = _owned(s, rt, job_id)
+        replace_insights(s, conversation=conv, doc=doc, analyzer_version=pipeline.version)
         conv.metrics = metrics
         conv.analyzed_at = utcnow()
         _finish_and_continue(s, rt, job, conv)

@@ -1,0 +1,1 @@
+"""Pipeline components, one per module; registered explicitly in nlp/registry.py."""

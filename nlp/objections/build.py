@@ -1,0 +1,59 @@
+"""Locating the labelled data and (re)building the objection model when it is missing or stale."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from nlp.encoder import bundled_encoder_path
+from nlp.objections.data import fingerprint, load_examples
+from nlp.objections.train import MODEL_FORMAT, TrainConfig, train_objection_model
+
+TRAINING_FILES = ("sentences.jsonl", "sentences_extra_train.jsonl")
+
+
+def training_files(data_dir: Path) -> list[Path]:
+    """The labelled sentence files present in data_dir."""
+    files = [data_dir / name for name in TRAINING_FILES if (data_dir / name).is_file()]
+    if not files:
+        raise FileNotFoundError(
+            f"no labelled sentences in {data_dir} (expected {TRAINING_FILES[0]})"
+        )
+    return files
+
+
+def model_dir_for(root: Path, data_dir: Path, config: TrainConfig) -> Path:
+    """The folder a model trained on this data with this config lives in."""
+    tag = fingerprint(training_files(data_dir), str(MODEL_FORMAT), repr(asdict(config)))
+    return root / f"objections-{tag}"
+
+
+def ensure_model(
+    root: Path,
+    data_dir: Path,
+    *,
+    config: TrainConfig | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] = print,
+) -> tuple[Path, dict[str, Any] | None]:
+    """Train unless an up-to-date model exists; returns its folder and the report if trained."""
+    cfg = config or TrainConfig()
+    folder = model_dir_for(root, data_dir, cfg)
+    if (folder / "meta.json").is_file() and not force:
+        return folder, None
+    files = training_files(data_dir)
+    progress(f"training the objection model on {', '.join(f.name for f in files)} -> {folder}")
+    report = train_objection_model(
+        load_examples(files),
+        base_model=bundled_encoder_path(),
+        out_dir=folder,
+        config=cfg,
+        fingerprint=folder.name.removeprefix("objections-"),
+        progress=progress,
+    )
+    latest = root / "objections-latest"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(folder.name)
+    return folder, report
