@@ -89,7 +89,8 @@ def synth(text: str, voice: str, tmp: Path) -> Float:
     loud = np.flatnonzero(np.abs(audio) > 0.02 * np.abs(audio).max())
     margin = int(0.02 * SAMPLE_RATE)
     audio = audio[max(0, loud[0] - margin) : loud[-1] + margin]
-    return (audio * (0.45 / np.abs(audio).max())).astype(np.float32)
+    gain = 0.45 / float(np.abs(audio).max())
+    return np.asarray(audio * gain, dtype=np.float32)
 
 
 def build_dialogue(tmp: Path) -> tuple[Float, list[PlacedTurn]]:

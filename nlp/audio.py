@@ -38,6 +38,10 @@ class AudioError(Exception):
         self.code: AudioErrorCode = code
         self.message = message
 
+    def __reduce__(self) -> tuple[type[AudioError], tuple[AudioErrorCode, str]]:
+        """Pickle by code and message, so the error survives a trip between worker processes."""
+        return (AudioError, (self.code, self.message))
+
 
 @dataclass(frozen=True, slots=True)
 class DecodedAudio:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy.typing as npt
 SAMPLE_RATE: Final = 16000
 # Speaker-count estimation costs O(n^3) per pruning level: look at this many windows at most.
 MAX_ESTIMATE_WINDOWS: Final = 300
+TORCH_THREADS: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,31 @@ def load_default_diarizer() -> Diarizer | None:
     return ResemblyzerDiarizer()
 
 
+_encoder: Any = None
+_encoder_lock = threading.Lock()
+
+
+def voice_encoder() -> Any:
+    """The process's resemblyzer.VoiceEncoder on CPU (weights ship in the package), loaded once."""
+    global _encoder
+    if _encoder is None:
+        with _encoder_lock:
+            if _encoder is None:
+                import torch
+
+                # Measured on 2 busy cores: torch's default of one thread per core made a 42 s
+                # call take 1-14 s (spinning threads fight Whisper's); one thread took 0.6-1.7 s.
+                # This is process-wide, like every torch thread setting.
+                torch.set_num_threads(TORCH_THREADS)
+                with warnings.catch_warnings():
+                    # resemblyzer imports a deprecated scipy namespace: not ours to fix.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    from resemblyzer import VoiceEncoder
+
+                _encoder = VoiceEncoder("cpu", verbose=False)
+    return _encoder
+
+
 class ResemblyzerDiarizer:
     """Resemblyzer embeddings over sliding speech windows, clustered spectrally (CPU only)."""
 
@@ -61,19 +88,6 @@ class ResemblyzerDiarizer:
         self.step_s = step_s
         self.merge_gap_s = merge_gap_s
         self.min_windows_for_estimate = min_windows_for_estimate
-        self._encoder: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def encoder(self) -> Any:
-        """resemblyzer.VoiceEncoder on the CPU (its weights ship in the package), loaded once."""
-        if self._encoder is None:
-            with self._lock:
-                if self._encoder is None:
-                    from resemblyzer import VoiceEncoder
-
-                    self._encoder = VoiceEncoder("cpu", verbose=False)
-        return self._encoder
 
     def diarize(self, audio: npt.NDArray[np.float32], sample_rate: int) -> list[SpeakerTurn]:
         """Speaker turns labelled SPEAKER_00, SPEAKER_01... in order of first appearance."""
@@ -120,25 +134,30 @@ class ResemblyzerDiarizer:
     ) -> npt.NDArray[np.float32]:
         """One L2-normalised embedding per window, computed in batches."""
         import torch
+
+        encoder = voice_encoder()  # imports resemblyzer quietly the first time
         from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
 
-        pieces = []
-        for w_start, w_end, _, _ in spans:
-            piece = audio[int(w_start * SAMPLE_RATE) : int(w_end * SAMPLE_RATE)]
+        bounds = [(int(s[0] * SAMPLE_RATE), int(s[1] * SAMPLE_RATE)) for s in spans]
+
+        def mel(index: int) -> npt.NDArray[np.float32]:
+            begin, end = bounds[index]
             # The encoder was trained on level-normalised speech (-30 dBFS).
-            pieces.append(wav_to_mel_spectrogram(normalize_volume(piece, -30, increase_only=True)))
-        embeddings = np.zeros((len(pieces), 256), dtype=np.float32)
-        # Windows of equal length (all but those of short regions) go through in batches.
+            level = normalize_volume(audio[begin:end], -30, increase_only=True)
+            return np.asarray(wav_to_mel_spectrogram(level), dtype=np.float32)
+
+        # Windows of equal length (all but those of short regions) go through in batches,
+        # computing spectrograms batch by batch so a long call never holds them all.
         by_length: dict[int, list[int]] = {}
-        for i, mel in enumerate(pieces):
-            by_length.setdefault(len(mel), []).append(i)
+        for i, (begin, end) in enumerate(bounds):
+            by_length.setdefault(end - begin, []).append(i)
+        embeddings = np.zeros((len(spans), 256), dtype=np.float32)
         with torch.inference_mode():
             for indices in by_length.values():
-                for begin in range(0, len(indices), 64):
-                    chunk = indices[begin : begin + 64]
-                    batch = torch.from_numpy(np.stack([pieces[i] for i in chunk]))
-                    out = self.encoder(batch.float().to(self.encoder.device)).cpu().numpy()
-                    embeddings[chunk] = out
+                for first in range(0, len(indices), 64):
+                    chunk = indices[first : first + 64]
+                    batch = torch.from_numpy(np.stack([mel(i) for i in chunk]))
+                    embeddings[chunk] = encoder(batch.float().to(encoder.device)).cpu().numpy()
         return embeddings
 
     def _turns(

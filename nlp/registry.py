@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nlp.components.competitor_context import FILE_NAME as CONTEXT_FILE
+from nlp.components.competitor_context import ContextModel
 from nlp.components.competitors import CompetitorComponent
 from nlp.components.objections import ObjectionComponent
 from nlp.components.organisations import OrganisationComponent
@@ -35,10 +37,13 @@ class NlpConfig:
 def build_pipeline(config: NlpConfig) -> Pipeline:
     """Segmenter -> competitors -> other organisations -> objections -> tenant trackers."""
     encoder = SentenceEncoder(config.encoder)
+    context = None
+    if (config.objection_model / CONTEXT_FILE).is_file():
+        context = ContextModel(config.objection_model, encoder)
     return Pipeline(
         [
             Segmenter(),
-            CompetitorComponent(),
+            CompetitorComponent(context_model=context),
             OrganisationComponent(),
             ObjectionComponent(ObjectionModel(config.objection_model, threads=config.threads)),
             TrackerComponent(encoder),

@@ -16,7 +16,7 @@ import numpy as np
 
 from nlp.audio import SAMPLE_RATE, AudioError, DecodedAudio, FloatArray, decode_audio
 from nlp.speakers import Direction, identify_rep
-from nlp.types import Segment, Speaker, Transcript, Word
+from nlp.types import SPEAKERS, Segment, Speaker, Transcript, Word
 
 if TYPE_CHECKING:
     from nlp.diarize import Diarizer, SpeakerTurn
@@ -123,32 +123,49 @@ class Transcriber:
         if audio.duration > self.config.max_duration_s:
             raise AudioError("too_long", f"{audio.duration:.0f} s is over the configured limit")
         channel_map = dict(DEFAULT_CHANNELS if channels is None else channels)
+        unknown_roles = sorted(str(v) for v in channel_map.values() if v not in SPEAKERS)
+        if unknown_roles:
+            raise ValueError(f"channel speakers must be one of {SPEAKERS}, got {unknown_roles}")
         used = [c for c in sorted(channel_map) if c < audio.channels]
         first, second = (audio.channel(c) for c in used[:2]) if len(used) >= 2 else (None, None)
         if first is not None and second is not None and not channels_identical(first, second):
             words, language = self._transcribe_channels(audio, used, channel_map, hotwords)
             return Transcript(group_segments(words), language, audio.duration)
         mono = audio.channel(used[0]) if used else audio.mono()
-        mono_words, language = self._run(mono, hotwords)
+        labelled, language = self._transcribe_mono(
+            mono, hotwords, diarizer, rep_name, customer_names, direction
+        )
+        return Transcript(group_segments(labelled), language, audio.duration)
+
+    def _transcribe_mono(
+        self,
+        mono: FloatArray,
+        hotwords: str | None,
+        diarizer: Diarizer | None,
+        rep_name: str | None,
+        customer_names: Sequence[str],
+        direction: Direction | None,
+    ) -> tuple[list[tuple[str, Speaker, Word]], str]:
+        """Words of one signal labelled by diarized cluster, and clusters named by identify_rep."""
+        words, language = self._run(mono, hotwords)
         if diarizer is None:
-            labelled: list[tuple[str, Speaker, Word]] = [("", "unknown", w) for w in mono_words]
-            return Transcript(group_segments(labelled), language, audio.duration)
+            return [("", "unknown", w) for w in words], language
         turns = diarizer.diarize(mono, SAMPLE_RATE)
-        labels = [label_for(w, turns) for w in mono_words]
+        labels = [label_for(w, turns) for w in words]
         per_cluster: dict[str, list[str]] = {}
-        for label, word in zip(labels, mono_words, strict=True):
+        for label, word in zip(labels, words, strict=True):
             per_cluster.setdefault(label, []).append(word.word)
         roles = identify_rep(
-            {label: [" ".join(ws)] for label, ws in per_cluster.items()},
+            {label: [" ".join(spoken)] for label, spoken in per_cluster.items()},
             rep_name=rep_name,
             customer_names=customer_names,
             direction=direction,
         )
+        # Grouping by cluster keeps the diarizer's turns even when every role is "unknown".
         labelled = [
-            (label, roles.get(label, "unknown"), w)
-            for label, w in zip(labels, mono_words, strict=True)
+            (lab, roles.get(lab, "unknown"), w) for lab, w in zip(labels, words, strict=True)
         ]
-        return Transcript(group_segments(labelled), language, audio.duration)
+        return labelled, language
 
     def _transcribe_channels(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rapidfuzz.distance import OSA
 
@@ -289,9 +290,12 @@ class CompetitorComponent:
     requires: tuple[str, ...] = ("sentences",)
     assigns: tuple[str, ...] = ("insights",)
 
-    def __init__(self, cache_size: int = 256) -> None:
+    def __init__(
+        self, cache_size: int = 256, context_model: ContextPredictor | None = None
+    ) -> None:
         self._matchers: dict[tuple[CompetitorSpec, ...], CompetitorMatcher] = {}
         self._cache_size = cache_size
+        self.context_model = context_model
 
     def initialize(self) -> None:
         """Nothing to load: catalogues are compiled on first use and cached."""
@@ -307,29 +311,42 @@ class CompetitorComponent:
         return found
 
     def __call__(self, docs: Sequence[AnalysisDoc]) -> None:
+        found: list[tuple[AnalysisDoc, Sentence, Mention]] = []
         for doc in docs:
             if not doc.tenant.competitors:
                 continue
             matcher = self.matcher(doc.tenant.competitors)
-            for sent in doc.sentences:
-                doc.insights.extend(sentence_insights(matcher, sent, source=self.name))
+            found.extend((doc, sent, m) for sent in doc.sentences for m in matcher.find(sent.text))
+        if not found:
+            return
+        if self.context_model is not None:
+            contexts = self.context_model.predict([(s.text, m) for _, s, m in found])
+        else:
+            contexts = [context_label(s.text, m) for _, s, m in found]
+        for (doc, sent, m), ctx in zip(found, contexts, strict=True):
+            doc.insights.append(mention_insight(sent, m, ctx, source=self.name))
 
 
-def sentence_insights(matcher: CompetitorMatcher, sent: Sentence, *, source: str) -> list[Insight]:
-    """The competitor insights of one sentence."""
-    return [
-        Insight(
-            kind="competitor",
-            label=m.competitor,
-            utterance=sent.utterance,
-            quote=sent.text,
-            span=(sent.begin, sent.end),
-            start=sent.start_s,
-            end=sent.end_s,
-            speaker=sent.speaker,
-            confidence=1.0 if m.exact else 0.8,
-            context=context_label(sent.text, m),
-            source=source,
-        )
-        for m in matcher.find(sent.text)
-    ]
+class ContextPredictor(Protocol):
+    """Labels the context of mentions (nlp.components.competitor_context.ContextModel)."""
+
+    def predict(self, items: Sequence[tuple[str, Mention]]) -> list[str]:
+        """A context label per (sentence, mention)."""
+        ...
+
+
+def mention_insight(sent: Sentence, m: Mention, context: str, *, source: str) -> Insight:
+    """The insight for one competitor mention in a sentence."""
+    return Insight(
+        kind="competitor",
+        label=m.competitor,
+        utterance=sent.utterance,
+        quote=sent.text,
+        span=(sent.begin, sent.end),
+        start=sent.start_s,
+        end=sent.end_s,
+        speaker=sent.speaker,
+        confidence=1.0 if m.exact else 0.8,
+        context=context,
+        source=source,
+    )

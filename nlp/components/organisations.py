@@ -19,6 +19,13 @@ NOT_ORGS = frozenset(
     zoom teams slack excel sheets gmail outlook google microsoft linkedin
     """.split()
 )
+# Company-form words that do not tell two organisations apart: "Nutshell CRM" is "Nutshell".
+COMPANY_SUFFIXES = frozenset(
+    """
+    crm inc ltd llc gmbh ag sa corp corporation co company io ai com software technologies
+    technology labs group hq app
+    """.split()
+)
 OTHER_ENTITY_LABELS = ("PERSON", "NORP", "GPE", "FAC", "WORK_OF_ART", "LOC")
 
 
@@ -72,6 +79,14 @@ class OrganisationComponent:
                     continue
                 if name not in doc.org_candidates:
                     doc.org_candidates.append(name)
+
+
+def org_key(name: str) -> str:
+    """The key that groups spellings of one organisation (letters and digits, no company suffix)."""
+    words = [w for w in re.split(r"[\s.,&/-]+", name.lower()) if w]
+    while len(words) > 1 and normalise(words[-1]) in COMPANY_SUFFIXES:
+        words.pop()
+    return normalise("".join(words))
 
 
 def _looks_like_vendor(ent: Any, sdoc: Any) -> bool:

@@ -24,9 +24,13 @@ def training_files(data_dir: Path) -> list[Path]:
     return files
 
 
+CATALOGUE_FILE = "competitors.json"
+
+
 def model_dir_for(root: Path, data_dir: Path, config: TrainConfig) -> Path:
     """The folder a model trained on this data with this config lives in."""
-    tag = fingerprint(training_files(data_dir), str(MODEL_FORMAT), repr(asdict(config)))
+    files = training_files(data_dir) + [data_dir / CATALOGUE_FILE]
+    tag = fingerprint(files, str(MODEL_FORMAT), repr(asdict(config)))
     return root / f"objections-{tag}"
 
 
@@ -53,7 +57,31 @@ def ensure_model(
         fingerprint=folder.name.removeprefix("objections-"),
         progress=progress,
     )
+    progress("training the competitor context model")
+    report["competitor_context"] = _train_context(data_dir, folder)
     latest = root / "objections-latest"
     latest.unlink(missing_ok=True)
     latest.symlink_to(folder.name)
     return folder, report
+
+
+def _train_context(data_dir: Path, folder: Path) -> dict[str, Any]:
+    """Fit the competitor-context classifier on the train part's labelled mentions."""
+    import json
+
+    from nlp.components.competitor_context import FILE_NAME, train_context_model
+    from nlp.components.competitors import CatalogueEntry
+    from nlp.encoder import SentenceEncoder
+
+    catalogue = [
+        CatalogueEntry(c["name"], tuple(c.get("aliases", ())))
+        for c in json.loads((data_dir / CATALOGUE_FILE).read_text())
+    ]
+    rows = [
+        (e.text, [dict(c) for c in e.competitors])
+        for e in load_examples(training_files(data_dir))
+        if e.split == "train" and e.competitors
+    ]
+    model = train_context_model(rows, catalogue, SentenceEncoder())
+    (folder / FILE_NAME).write_text(json.dumps(model) + "\n")
+    return {"examples": model["examples"]}

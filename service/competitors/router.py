@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Request
 from sqlalchemy import delete, func, select
 
 from models import Competitor, OrgMention
-from nlp.components.competitors import normalise
+from nlp.components.organisations import org_key
 from service.auth import TenantDep
 from service.competitors.schemas import CandidateOut, CompetitorIn, CompetitorOut
 from service.db import SessionDep
@@ -60,8 +60,8 @@ def competitor_candidates(
     threshold = min_conversations or settings.nlp.org_candidate_min_conversations
     known = set()
     for c in session.execute(select(Competitor).where(Competitor.tenant_id == tenant.id)).scalars():
-        known.add(normalise(c.name))
-        known.update(normalise(a) for a in c.aliases or ())
+        known.add(org_key(c.name))
+        known.update(org_key(a) for a in c.aliases or ())
     convs = func.count(func.distinct(OrgMention.conversation_id))
     rows = session.execute(
         select(OrgMention.key, func.min(OrgMention.name), convs, func.max(OrgMention.occurred_at))

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from models import Competitor, Conversation, Insight, OrgMention, Tenant, Tracker
-from nlp.components.competitors import normalise
+from nlp.components.organisations import org_key
 from nlp.types import (
     AnalysisDoc,
     CompetitorSpec,
@@ -134,7 +134,7 @@ def replace_insights(
     session.execute(delete(OrgMention).where(OrgMention.conversation_id == conversation.id))
     seen: set[str] = set()
     for name in doc.org_candidates:
-        key = normalise(name)[:200]
+        key = org_key(name)[:200]
         if key and key not in seen:
             seen.add(key)
             session.add(

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from models import Conversation, Job, TranscriptSegment
+from models import Competitor, Conversation, Job, TranscriptSegment
 from models.base import utcnow
 from nlp.metrics import call_metrics
 from nlp.types import SPEAKERS, Segment, Speaker, Word
@@ -127,6 +127,17 @@ def _channel_map(meta: dict[str, Any]) -> dict[int, Speaker] | None:
     return {int(k): roles.get(str(v), "unknown") for k, v in channels.items()}
 
 
+def catalogue_hotwords(s: Session, tenant_id: uuid.UUID, limit: int = 60) -> str | None:
+    """The tenant's competitor names as recogniser hotwords (bench/hotwords.py measured why)."""
+    names: list[str] = []
+    for c in s.execute(select(Competitor).where(Competitor.tenant_id == tenant_id)).scalars():
+        for name in (c.name, *(c.aliases or ())):
+            if name not in names and any(ch.isalpha() for ch in name):
+                names.append(name)
+    # Whisper's prompt window is short: keep the list to the first names.
+    return " ".join(names[:limit]) or None
+
+
 def _rep_name(meta: dict[str, Any]) -> str | None:
     rep = meta.get("rep")
     name = rep.get("name") if isinstance(rep, dict) else None
@@ -152,6 +163,7 @@ def do_transcribe(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
         conv = s.get(Conversation, conv_id)
         assert conv is not None
         blob_key, meta, direction = conv.blob_key, dict(conv.meta or {}), conv.direction
+        hotwords = catalogue_hotwords(s, conv.tenant_id) if rt.settings.asr.hotwords else None
     if not blob_key or not rt.store.exists(blob_key):
         raise PermanentError("no_recording", "the recording file is missing from the blob store")
     path = rt.store.local_path(blob_key)
@@ -169,6 +181,7 @@ def do_transcribe(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
             customer_names=_customer_names(meta),
             direction="inbound" if direction == "inbound" else "outbound" if direction else None,
             diarizer=diarizer,
+            hotwords=hotwords,
         )
     except AudioError as exc:
         raise PermanentError(exc.code, str(exc)) from exc

@@ -241,13 +241,16 @@ def test_bad_trackers_are_refused(
 def test_call_insights_are_stored_and_reanalysed(
     client: TestClient, tenant: TenantCredentials
 ) -> None:
+    # The catalogue is offered to the recogniser as hotwords, so "HubSpot" comes out right.
+    client.put("/v1/competitors", json=[CATALOGUE[1]], headers=auth(tenant))
     body, ctype = multipart_body(metadata(), (AUDIO / "dialogue_stereo.wav").read_bytes())
     r = client.post("/v1/calls", content=body, headers={**auth(tenant), "Content-Type": ctype})
     cid = r.json()["conversation_id"]
     conv = wait_for(client, tenant, cid)
     assert conv["status"] == "done", conv["error"]
-    # No catalogue yet: objections only.
-    assert {i["kind"] for i in conv["insights"]} == {"objection"}
+    assert {i["label"] for i in conv["insights"] if i["kind"] == "competitor"} == {"HubSpot"}
+    said = [i for i in conv["insights"] if i["label"] == "HubSpot" and i["speaker"] == "customer"]
+    assert said and said[0]["context"] == "incumbent"
     price = [i for i in conv["insights"] if i["label"] == "price"]
     assert price and all(i["speaker"] == "customer" for i in price)
     seg = conv["segments"]
