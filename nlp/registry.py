@@ -9,6 +9,7 @@ from pathlib import Path
 from nlp.components.competitor_context import FILE_NAME as CONTEXT_FILE
 from nlp.components.competitor_context import ContextModel
 from nlp.components.competitors import CompetitorComponent
+from nlp.components.next_steps import NextStepComponent
 from nlp.components.objections import ObjectionComponent
 from nlp.components.organisations import OrganisationComponent
 from nlp.components.segmenter import Segmenter
@@ -35,7 +36,7 @@ class NlpConfig:
 
 
 def build_pipeline(config: NlpConfig) -> Pipeline:
-    """Segmenter -> competitors -> other organisations -> objections -> tenant trackers."""
+    """Segmenter, competitors, other organisations, objections, tenant trackers, next steps."""
     encoder = SentenceEncoder(config.encoder)
     context = None
     if (config.objection_model / CONTEXT_FILE).is_file():
@@ -47,6 +48,7 @@ def build_pipeline(config: NlpConfig) -> Pipeline:
             OrganisationComponent(),
             ObjectionComponent(ObjectionModel(config.objection_model, threads=config.threads)),
             TrackerComponent(encoder),
+            NextStepComponent(),
         ]
     )
 

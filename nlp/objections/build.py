@@ -11,17 +11,16 @@ from nlp.encoder import bundled_encoder_path
 from nlp.objections.data import fingerprint, load_examples
 from nlp.objections.train import MODEL_FORMAT, TrainConfig, train_objection_model
 
-TRAINING_FILES = ("sentences.jsonl", "sentences_extra_train.jsonl")
+MAIN_FILE = "sentences.jsonl"
+EXTRA_GLOB = "sentences_extra_*.jsonl"  # train-only additions
 
 
 def training_files(data_dir: Path) -> list[Path]:
-    """The labelled sentence files present in data_dir."""
-    files = [data_dir / name for name in TRAINING_FILES if (data_dir / name).is_file()]
-    if not files:
-        raise FileNotFoundError(
-            f"no labelled sentences in {data_dir} (expected {TRAINING_FILES[0]})"
-        )
-    return files
+    """The labelled sentence files in data_dir: the main set and any train-only additions."""
+    main = data_dir / MAIN_FILE
+    if not main.is_file():
+        raise FileNotFoundError(f"no labelled sentences in {data_dir} (expected {MAIN_FILE})")
+    return [main, *sorted(data_dir.glob(EXTRA_GLOB))]
 
 
 CATALOGUE_FILE = "competitors.json"

@@ -48,6 +48,7 @@ async def analyze_text(
         segments = [Segment(u.speaker, u.start or 0.0, u.end or 0.0, u.text) for u in timed]
         duration = max(u.end or 0.0 for u in timed) - min(u.start or 0.0 for u in timed)
         metrics = call_metrics(segments, duration_s=duration).as_dict()
+    metrics.update(doc.metrics)
     return AnalyzeOut(insights=[insight_out(i) for i in doc.insights], metrics=metrics)
 
 

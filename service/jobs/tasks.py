@@ -249,7 +249,7 @@ def do_analyze(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
     except PipelineError as exc:
         # Usually a missing model (`dealsight models build`): worth retrying after the fix.
         raise TransientError("analyzer_unavailable", str(exc)) from exc
-    metrics = call_metrics(segments, duration_s=duration).as_dict()
+    metrics = {**call_metrics(segments, duration_s=duration).as_dict(), **doc.metrics}
     with session_scope(rt.sessions) as s:
         job, conv = _owned(s, rt, job_id)
         replace_insights(s, conversation=conv, doc=doc, analyzer_version=pipeline.version)

@@ -148,3 +148,23 @@ def test_keyword_tracker_options() -> None:
     questions = KeywordTracker("pricing-q", ("price",), speaker="any", only_questions=True)
     assert questions.matches(_sentence("what is the price?", "rep"))
     assert not questions.matches(_sentence("the price is fine."))
+
+
+@pytest.mark.parametrize(
+    ("turns", "agreed"),
+    [
+        ([("customer", "Can you send me a proposal by Friday?"), ("rep", "Absolutely.")], True),
+        ([("rep", "Shall we book a demo for next Tuesday?"), ("customer", "Sounds good.")], True),
+        ([("rep", "I will send the proposal tomorrow."), ("customer", "No, please hold off.")], False),
+        ([("rep", "We should talk at some point."), ("customer", "Sure.")], False),
+        ([("customer", "Thanks for the overview."), ("rep", "Thank you.")], False),
+    ],
+)
+def test_next_step_agreed(turns: list[tuple[str, str]], agreed: bool) -> None:
+    from nlp.components.next_steps import NextStepComponent
+
+    doc = AnalysisDoc([Utterance(s, t) for s, t in turns])  # type: ignore[arg-type]
+    Segmenter()([doc])
+    NextStepComponent()([doc])
+    assert doc.metrics["next_step_agreed"] is agreed
+    assert bool(doc.metrics["next_step_evidence"]) is agreed
