@@ -34,6 +34,7 @@ class Conversation(Base):
         Index("ix_conversation_tenant_deal", "tenant_id", "deal_external_id"),
         Index("ix_conversation_tenant_status_created", "tenant_id", "status", "created_at"),
         Index("ix_conversation_tenant_created", "tenant_id", "created_at"),
+        Index("ix_conversation_tenant_thread", "tenant_id", "thread_key"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -51,6 +52,8 @@ class Conversation(Base):
     direction: Mapped[str | None] = mapped_column(String(16), nullable=True)
     playbook_experiment: Mapped[str | None] = mapped_column(String(255), nullable=True)
     playbook_variant: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Emails: the root Message-ID of the thread, so a thread can be read as one conversation.
+    thread_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # The metadata exactly as posted (deal, rep, participants, channels, playbook, extra keys).
     meta: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
 

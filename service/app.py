@@ -11,12 +11,14 @@ from fastapi import FastAPI
 
 from service.competitors.router import router as competitors_router
 from service.conversations.router import router as conversations_router
+from service.emails.router import router as emails_router
 from service.errors import install_error_handlers
 from service.health import router as health_router
 from service.insights.router import router as insights_router
 from service.jobs.runtime import Executor, Runtime, build_runtime
 from service.jobs.sweeper import Sweeper
 from service.settings import Settings
+from service.tenants.router import router as tenant_router
 from service.trackers.router import router as trackers_router
 from service.webhooks.router import router as webhooks_router
 
@@ -82,4 +84,6 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.include_router(insights_router)
     app.include_router(competitors_router)
     app.include_router(trackers_router)
+    app.include_router(emails_router)
+    app.include_router(tenant_router)
     return app

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from models import Tenant
 from nlp.metrics import call_metrics
 from nlp.types import Segment, Utterance
 from service.auth import TenantDep
 from service.db import SessionDep
-from service.errors import BadRequest, Unavailable
+from service.errors import Unavailable
 from service.insights.schemas import AnalyzeIn, AnalyzeOut
 from service.insights.service import insight_out, tenant_nlp_config
 
@@ -52,5 +56,14 @@ async def analyze_text(
     return AnalyzeOut(insights=[insight_out(i) for i in doc.insights], metrics=metrics)
 
 
-def _email_utterances(session: object, tenant_id: object, raw: str) -> list[Utterance]:
-    raise BadRequest("email analysis is not available yet", code="not_implemented")
+def _email_utterances(session: Session, tenant_id: uuid.UUID, raw: str) -> list[Utterance]:
+    """The new text of an email as one utterance, its speaker from the tenant's domains."""
+    from service.emails.schemas import EmailIn
+    from service.emails.service import email_speaker, parse
+
+    tenant = session.get(Tenant, tenant_id)
+    assert tenant is not None
+    parsed = parse(
+        EmailIn(raw=raw), own_domains=list(tenant.email_domains or []), max_bytes=10 * 1024 * 1024
+    )
+    return [Utterance(email_speaker(parsed.direction), parsed.new_text)]  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models import Competitor, Conversation, Job, TranscriptSegment
 from models.base import utcnow
 from nlp.metrics import call_metrics
-from nlp.types import SPEAKERS, Segment, Speaker, Word
+from nlp.types import SPEAKERS, Segment, Speaker, Utterance, Word
 from service.db import after_commit, session_scope
 from service.jobs import state
 from service.jobs.errors import JobError, PermanentError, TransientError
@@ -231,6 +231,7 @@ def do_analyze(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
     """Run the analysis pipeline and the talk metrics over the stored transcript."""
     from nlp.pipeline import PipelineError
     from nlp.registry import analyze
+    from service.emails.service import email_speaker
     from service.insights.service import (
         replace_insights,
         tenant_nlp_config,
@@ -240,16 +241,25 @@ def do_analyze(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
     with session_scope(rt.sessions) as s:
         conv = s.get(Conversation, conv_id)
         assert conv is not None
+        kind = conv.kind
         segments = load_segments(s, conv_id)
         duration = conv.duration_s or 0.0
         tenant_cfg = tenant_nlp_config(s, tenant_id=conv.tenant_id)
+        email = dict((conv.meta or {}).get("email") or {})
+        direction = conv.direction
+    if kind == "email":
+        utterances = [Utterance(email_speaker(direction), str(email.get("new_text", "")))]  # type: ignore[arg-type]
+    else:
+        utterances = utterances_from_segments(segments)
     try:
         pipeline = rt.pipeline()
-        doc = analyze(pipeline, utterances_from_segments(segments), tenant=tenant_cfg)
+        doc = analyze(pipeline, utterances, tenant=tenant_cfg, kind=kind)
     except PipelineError as exc:
         # Usually a missing model (`dealsight models build`): worth retrying after the fix.
         raise TransientError("analyzer_unavailable", str(exc)) from exc
-    metrics = {**call_metrics(segments, duration_s=duration).as_dict(), **doc.metrics}
+    metrics: dict[str, Any] = dict(doc.metrics)
+    if kind == "call":
+        metrics = {**call_metrics(segments, duration_s=duration).as_dict(), **metrics}
     with session_scope(rt.sessions) as s:
         job, conv = _owned(s, rt, job_id)
         replace_insights(s, conversation=conv, doc=doc, analyzer_version=pipeline.version)

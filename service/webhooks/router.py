@@ -6,19 +6,29 @@ import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from models import Tenant
-from service.conversations.ingest import accept_recording, event_payload, recording_event
+from service.conversations.ingest import (
+    InvalidMetadata,
+    accept_recording,
+    event_payload,
+    recording_event,
+)
 from service.conversations.schemas import IngestResult
 from service.db import SessionDep
+from service.emails.schemas import EmailEvent
+from service.emails.service import ingest_email
 from service.errors import BadRequest, NotFound
+from service.jobs.runtime import Runtime
 from service.uploads import receive_body
 from service.webhooks import signature
 
 router = APIRouter(tags=["webhooks"])
-SUPPORTED_EVENTS = ("recording.created",)
+SUPPORTED_EVENTS = ("recording.created", "email.received")
 
 
 @router.post(
@@ -59,10 +69,36 @@ async def crm_webhook(tenant_id: str, request: Request, session: SessionDep) -> 
                 f"unsupported event {event!r}; supported: {', '.join(SUPPORTED_EVENTS)}",
                 code="unsupported_event",
             )
-        rec = recording_event(payload)
+        if event == "email.received":
+            if body.kind != "json":
+                raise BadRequest("send email.received events as JSON", code="unsupported_format")
+            email = email_event(payload)
+        else:
+            rec = recording_event(payload)
     except Exception:
         body.discard()
         raise
+    if event == "email.received":
+        return await run_in_threadpool(
+            lambda: accept_email(session=session, rt=ctx.runtime, tenant_id=tid, body=email)
+        )
     return await accept_recording(
         session=session, rt=ctx.runtime, tenant_id=tid, source="webhook", body=body, event=rec
     )
+
+
+def email_event(payload: dict[str, object]) -> EmailEvent:
+    """Validate an email.received payload."""
+    try:
+        return EmailEvent.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidMetadata(exc) from exc
+
+
+def accept_email(
+    *, session: Session, rt: Runtime, tenant_id: uuid.UUID, body: EmailEvent
+) -> JSONResponse:
+    """Store the email; 202 when new, 200 when already received."""
+    conv, created = ingest_email(session, rt=rt, tenant_id=tenant_id, source="webhook", body=body)
+    result = IngestResult(conversation_id=conv.id, status=conv.status, duplicate=not created)  # type: ignore[arg-type]
+    return JSONResponse(result.model_dump(mode="json"), status_code=202 if created else 200)

@@ -1,8 +1,8 @@
-"""insights catalogue trackers
+"""insights catalogue trackers emails
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 04:44:00.967177
+Create Date: 2026-11-25 04:58:26.821429
 """
 
 from collections.abc import Sequence
@@ -138,6 +138,12 @@ def upgrade() -> None:
     with op.batch_alter_table("org_mention", schema=None) as batch_op:
         batch_op.create_index("ix_org_mention_tenant_key", ["tenant_id", "key"], unique=False)
 
+    with op.batch_alter_table("conversation", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("thread_key", sa.String(length=255), nullable=True))
+        batch_op.create_index(
+            "ix_conversation_tenant_thread", ["tenant_id", "thread_key"], unique=False
+        )
+
     with op.batch_alter_table("tenant", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("email_domains", JSON_TYPE, server_default=sa.text("'[]'"), nullable=False)
@@ -152,6 +158,10 @@ def downgrade() -> None:
     with op.batch_alter_table("tenant", schema=None) as batch_op:
         batch_op.drop_column("settings")
         batch_op.drop_column("email_domains")
+
+    with op.batch_alter_table("conversation", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversation_tenant_thread")
+        batch_op.drop_column("thread_key")
 
     with op.batch_alter_table("org_mention", schema=None) as batch_op:
         batch_op.drop_index("ix_org_mention_tenant_key")
