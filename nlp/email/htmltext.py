@@ -87,6 +87,8 @@ def _is_quote(el: HtmlElement) -> bool:
     classes = {c.lower() for c in (el.get("class") or "").split()}
     if classes & _QUOTE_CLASSES or el.get("data-smartmail") == "gmail_signature":
         return True
+    if (el.get("id") or "").lower() == "signature":  # Outlook on the web
+        return True
     if el.tag == "blockquote":
         style = (el.get("style") or "").lower()
         # type=cite: Apple Mail and Thunderbird; a left border: Gmail and Outlook on the web.

@@ -37,6 +37,7 @@ _ATTRIBUTION_RE: Final = re.compile(
     r"|(?:^.{0,200}@.{0,200}[:：]$)",
     re.IGNORECASE,
 )
+_OPENER_RE: Final = re.compile(r"^\s*(?:on|am|le|el|em|op|den|il|w dniu|dne|på)\b", re.I)
 _SENT_FROM_RE: Final = re.compile(
     r"^\s*(?:sent from (?:my |outlook|mail|yahoo|samsung|aol)|get outlook for |sent (?:with|via) |"
     r"von meinem .{1,40} gesendet|envoyé de mon |enviado desde mi |inviato da(?:l mio)? |"
@@ -137,14 +138,22 @@ def _drop_attribution(segment: list[str]) -> None:
     end = len(segment)
     while end > 0 and not segment[end - 1].strip():
         end -= 1
+    best: int | None = None
     for size in (1, 2, 3):
         start = end - size
         if start < 0 or not all(ln.strip() for ln in segment[start:end]):
             break
         joined = " ".join(ln.strip() for ln in segment[start:end])
-        if len(joined) <= 600 and _ATTRIBUTION_RE.search(joined):
-            del segment[start:]
-            return
+        if len(joined) > 600 or not _ATTRIBUTION_RE.search(joined):
+            continue
+        # "Dana <dana@x> wrote:" alone, or a wrapped intro from its "On ..." line; never more.
+        opener = _OPENER_RE.match(segment[start]) is not None
+        if size == 1 or opener:
+            best = start
+        if opener:
+            break
+    if best is not None:
+        del segment[best:]
 
 
 def _segments(lines: list[str]) -> tuple[list[list[str]], int]:

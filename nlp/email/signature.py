@@ -23,15 +23,17 @@ _VALEDICTIONS: Final = (
     "saludos", "un saludo", "saludos cordiales", "cordiales saludos", "atentamente", "un abrazo",
     "atenciosamente", "abraços", "cumprimentos", "met vriendelijke groet",
     "met vriendelijke groeten", "vriendelijke groeten", "groeten", "groet", "med vennlig hilsen",
-    "vennlig hilsen", "hilsen",
-    "med venlig hilsen", "venlig hilsen", "mvh", "med vänliga hälsningar", "vänliga hälsningar",
-    "hälsningar", "cordiali saluti", "distinti saluti", "saluti", "pozdrawiam", "z poważaniem",
-    "ystävällisin terveisin", "terveisin",
+    "vennlig hilsen", "hilsen", "med venlig hilsen", "venlig hilsen", "mvh",
+    "med vänliga hälsningar", "vänliga hälsningar", "hälsningar", "cordiali saluti",
+    "distinti saluti", "saluti", "pozdrawiam", "z poważaniem", "ystävällisin terveisin",
+    "terveisin",
 )  # fmt: skip
 _V: Final = "|".join(sorted((re.escape(v) for v in _VALEDICTIONS), key=len, reverse=True))
 # "Best regards,", "Thanks, Dana", "Mit freundlichen Grüßen / Best regards".
 _VALEDICTION_RE: Final = re.compile(rf"^(?:{_V})(?:\s*[/|–-]\s*(?:{_V}))*\s*[,.!–—-]*\s*", re.I)
 _NAME_RE: Final = re.compile(r"^[A-ZÀ-Þ][\w'’.-]*(?:\s+[A-ZÀ-Þ][\w'’.-]*){0,3}$")
+# Separators between a name and the rest of its signature line; two spaces join HTML table cells.
+_CELL_SPLIT_RE: Final = re.compile(r"\s{2,}|\s*[|,/(–]\s*|\s+-\s+")
 _TITLE_RE: Final = re.compile(
     r"\b(?:manager|director|head|vp|vice president|chief|officer|executive|engineer|founder|"
     r"ceo|cto|cfo|coo|cmo|cro|president|lead|counsel|partner|specialist|coordinator|"
@@ -47,6 +49,7 @@ _CONTACT_RE: Final = re.compile(
     r"\blinkedin\b|\[cid:[^\]]*\]",
     re.I,
 )
+_PS_RE: Final = re.compile(r"^\s*p\.?\s?s\.?(?:\s*[:.-]|\s)", re.I)
 _SIG_SEPARATOR_RE: Final = re.compile(r"^\s*(?:--|—|––)\s*$")
 _DISCLAIMER_RE: Final = re.compile(
     r"\bconfidential(?:ity)? (?:notice|note|statement|warning)\b"
@@ -64,8 +67,16 @@ _DISCLAIMER_RE: Final = re.compile(
     r"|\b(?:amtsgericht|handelsregister|registergericht|registre du commerce|ust-?idnr)\b"
     r"|\bhrb\s*\d|\bgesch(?:ä|ae)ftsf(?:ü|ue)hr(?:er|erin|ung)\s*:|\bsitz(?: der gesellschaft)?\s*:"
     r"|\baccepts? no (?:liability|responsibility)\b"
-    r"|\bplease consider the environment before printing\b"
-    r"|\bunauthori[sz]ed (?:review|use|disclosure|distribution|copying)\b",
+    r"|\bbefore printing\b|\bprint this (?:e-?mail|message)\b"
+    r"|\bunauthori[sz]ed (?:review|use|disclosure|distribution|copying)\b"
+    r"|\bif you (?:are not|have received)[^.]{0,40}(?:intended|addressee|recipient|in error)"
+    r"|\bviews (?:or opinions )?(?:expressed|presented) in this"
+    r"|\bcannot be guaranteed to be (?:secure|error[- ]free)"
+    r"|\b(?:this|the) (?:e-?mail|message|communication)[^.]{0,60}\b(?:contains?|may contain|"
+    r"includes?)[^.]{0,40}(?:protected health information|\bphi\b|personal data)"
+    r"|\bvat (?:reg(?:istration)?\.? )?(?:no|number)\b|\bau capital de\b"
+    r"|\beste (?:mensaje|correo)[^.]{0,80}confidencial|\bdiese (?:e-?mail|nachricht)[^.]{0,80}"
+    r"vertraulich|\bce (?:message|courriel|mail)[^.]{0,80}confidenti",
     re.I,
 )
 _GREETING_RE: Final = re.compile(
@@ -119,15 +130,18 @@ def _contact_line(line: str) -> bool:
     return len(re.findall(r"[^\W\d_]{2,}", rest)) <= 3
 
 
-def _sig_line(line: str) -> bool:
+def _sig_line(line: str, *, lenient: bool = False) -> bool:
     """A line that fits in a signature block: blank, contact details or a short label."""
     s = line.strip()
     if not s or _contact_line(s):
         return True
     words = s.split()
-    if len(s) > 80 or len(words) > 10 or s.endswith(":"):
+    if len(s) > 100 or len(words) > 14 or s.endswith(":") or _PS_RE.match(s):
         return False
-    return not (s[-1] in ".?!;" and len(words) > 4)
+    if lenient:
+        # Below the sender's own name even a short sentence (a motto) is still the signature.
+        return True
+    return len(s) <= 80 and len(words) <= 10 and not (s[-1] in ".?!;" and len(words) > 4)
 
 
 def _valediction(line: str) -> bool:
@@ -136,16 +150,20 @@ def _valediction(line: str) -> bool:
     match = _VALEDICTION_RE.match(s)
     if not match:
         return False
-    rest = s[match.end() :].strip()
+    rest = s[match.end() :].strip().rstrip("!.,")
     return not rest or _NAME_RE.match(rest) is not None
 
 
 def _name_line(line: str, names: Sequence[str]) -> bool:
-    """The sender's name alone, or opening a "Name | Title" line."""
+    """The sender's name alone, opening a "Name | Title" line or row, or as "Owen J. Price"."""
     s = _fold(line)
     if not s:
         return False
-    return any(s == n or (" " in n and re.match(rf"{re.escape(n)}\s*[,|/(–-]", s)) for n in names)
+    head = _fold(_CELL_SPLIT_RE.split(line.strip(), maxsplit=1)[0])
+    if any(s == n or head == n for n in names):
+        return True
+    # The first name followed by more name-like words: a middle initial or a nickname.
+    return _NAME_RE.match(line.strip()) is not None and s.split()[0] in names
 
 
 def _generic_name(para: Sequence[str], i: int) -> bool:
@@ -161,8 +179,9 @@ def _signature_start(para: Sequence[str], names: Sequence[str]) -> int | None:
     for i, line in enumerate(para):
         if len(para) - i - 1 > MAX_SIGNATURE_LINES:
             continue
-        opens = _valediction(line) or _name_line(line, names) or _generic_name(para, i)
-        if opens and all(_sig_line(ln) for ln in para[i + 1 :]):
+        own_name = _name_line(line, names)
+        opens = own_name or _valediction(line) or _generic_name(para, i)
+        if opens and all(_sig_line(ln, lenient=own_name) for ln in para[i + 1 :]):
             return i
     return None
 
@@ -196,6 +215,7 @@ def strip_signature(lines: list[str], *, names: Sequence[str], first: bool) -> l
             lines = lines[:i]
             break
     end = len(lines)
+    postscript: list[str] = []
     while True:
         while end > 0 and not lines[end - 1].strip():
             end -= 1
@@ -203,6 +223,11 @@ def strip_signature(lines: list[str], *, names: Sequence[str], first: bool) -> l
             break
         start = _paragraph_start(lines, end)
         para = lines[start:end]
+        if _PS_RE.match(para[0]) and not postscript:
+            # "P.S." after the signature is content: set it aside and strip what is above it.
+            postscript = ["", *para]
+            end = start
+            continue
         notice = _disclaimer_start(para)
         if notice is not None:
             # Lines above the notice in the same paragraph are looked at again (name, sign-off).
@@ -217,7 +242,7 @@ def strip_signature(lines: list[str], *, names: Sequence[str], first: bool) -> l
         end = start + cut
         if cut > 0:
             break
-    lines = lines[:end]
+    lines = lines[:end] + postscript
     if first:
         lines = _drop_banners(lines)
     return lines
