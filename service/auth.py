@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiKey, Tenant
-from service.db import SessionDep
+from service.db import session_scope
 from service.errors import Unauthorized
 
 KEY_PREFIX = "dsk_"
@@ -55,12 +55,15 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def require_tenant(request: Request, session: SessionDep) -> Tenant:
-    """The caller's tenant from its API key; 401 otherwise."""
+def require_tenant(request: Request) -> Tenant:
+    """The caller's tenant from its API key (a detached row); 401 otherwise."""
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("send the tenant's API key as 'Authorization: Bearer <key>'")
-    tenant = tenant_for_key(session, token)
+    # Its own short transaction: on SQLite every transaction holds the write lock, and the
+    # request's session may stay open while a large upload streams in.
+    with session_scope(request.app.state.ctx.runtime.sessions) as session:
+        tenant = tenant_for_key(session, token)
     if tenant is None:
         raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
     return tenant

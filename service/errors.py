@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -101,6 +103,17 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, exc.detail), status_code=exc.status_code, headers=exc.headers
         )
 
+    async def database_busy(_: Request, exc: Exception) -> JSONResponse:
+        # Locked SQLite, a full connection pool, a restarting PostgreSQL: try again shortly.
+        detail = f"the database is busy or unreachable ({type(exc).__name__}); retry shortly"
+        return JSONResponse(
+            error_body("database_unavailable", detail),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    app.add_exception_handler(OperationalError, database_busy)
+    app.add_exception_handler(SQLAlchemyTimeoutError, database_busy)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -23,7 +24,10 @@ class LocalExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._queue: queue.Queue[uuid.UUID] = queue.Queue()
+        # Short jobs (fetch, analyze) go first: a finished transcript should not wait behind
+        # every queued transcription before its insights appear.
+        self._queue: queue.PriorityQueue[tuple[int, int, uuid.UUID]] = queue.PriorityQueue()
+        self._seq = itertools.count()
         self._pending: set[uuid.UUID] = set()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -47,11 +51,12 @@ class LocalExecutor:
             if dispatch.job_id in self._pending:
                 return
             self._pending.add(dispatch.job_id)
-        self._queue.put(dispatch.job_id)
+        priority = 1 if dispatch.kind == "transcribe" else 0
+        self._queue.put((priority, next(self._seq), dispatch.job_id))
 
     def _work(self) -> None:
         while True:
-            job_id = self._queue.get()
+            _, _, job_id = self._queue.get()
             # On shutdown, jobs still in memory stay queued in the database for the next start.
             if job_id == _STOP or self._stopping.is_set():
                 return
@@ -69,7 +74,7 @@ class LocalExecutor:
         if self._sweeper is not None:
             self._sweeper.stop()
         for _ in self._threads:
-            self._queue.put(_STOP)
+            self._queue.put((-1, next(self._seq), _STOP))
         for t in self._threads:
             t.join(timeout=30)
         self._threads.clear()

@@ -74,13 +74,11 @@ def get_tenant(tenant: TenantDep) -> TenantOut:
 @router.patch("/v1/tenant", response_model=TenantOut)
 def patch_tenant(body: TenantPatch, tenant: TenantDep, session: SessionDep) -> TenantOut:
     """Change email domains (outbound mail gives no customer objections) or disabled categories."""
+    row = session.get(Tenant, tenant.id)
+    assert row is not None
     if body.email_domains is not None:
-        tenant.email_domains = body.email_domains
+        row.email_domains = body.email_domains
     if body.disabled_categories is not None:
-        tenant.settings = {
-            **(tenant.settings or {}),
-            "disabled_categories": body.disabled_categories,
-        }
-    session.add(tenant)
+        row.settings = {**(row.settings or {}), "disabled_categories": body.disabled_categories}
     session.flush()
-    return _out(tenant)
+    return _out(row)

@@ -19,7 +19,7 @@ from service.conversations.ingest import (
     recording_event,
 )
 from service.conversations.schemas import IngestResult
-from service.db import SessionDep
+from service.db import SessionDep, session_scope
 from service.emails.schemas import EmailEvent
 from service.emails.service import ingest_email
 from service.errors import BadRequest, NotFound
@@ -44,9 +44,7 @@ async def crm_webhook(tenant_id: str, request: Request, session: SessionDep) -> 
         tid = uuid.UUID(tenant_id)
     except ValueError:
         raise NotFound("unknown tenant") from None
-    secret = await run_in_threadpool(
-        lambda: session.execute(select(Tenant.webhook_secret).where(Tenant.id == tid)).scalar()
-    )
+    secret = await run_in_threadpool(_webhook_secret, ctx.runtime, tid)
     if secret is None:
         raise NotFound("unknown tenant")
     # Check header and clock before reading a possibly huge body.
@@ -102,3 +100,12 @@ def accept_email(
     conv, created = ingest_email(session, rt=rt, tenant_id=tenant_id, source="webhook", body=body)
     result = IngestResult(conversation_id=conv.id, status=conv.status, duplicate=not created)  # type: ignore[arg-type]
     return JSONResponse(result.model_dump(mode="json"), status_code=202 if created else 200)
+
+
+def _webhook_secret(rt: Runtime, tenant_id: uuid.UUID) -> str | None:
+    """The tenant's signing secret, read in its own short transaction (see require_tenant)."""
+    with session_scope(rt.sessions) as s:
+        secret: str | None = s.execute(
+            select(Tenant.webhook_secret).where(Tenant.id == tenant_id)
+        ).scalar()
+        return secret

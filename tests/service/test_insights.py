@@ -316,7 +316,8 @@ def test_recurring_unknown_organisations_become_candidates(
     engine.dispose()
     r = idle_client.get("/v1/competitors/candidates", headers=auth(tenant))
     assert r.status_code == 200
-    assert [(c["name"], c["conversations"]) for c in r.json()] == [("Nutshell CRM", 3)]
+    # "Nutshell" and "Nutshell CRM" are one organisation.
+    assert [(c["name"], c["conversations"]) for c in r.json()] == [("Nutshell", 3)]
     r = idle_client.get(
         "/v1/competitors/candidates", params={"min_conversations": 4}, headers=auth(tenant)
     )
