@@ -20,14 +20,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from nlp.components.competitor_context import FILE_NAME as CONTEXT_FILE  # noqa: E402
+from nlp.components.competitor_context import ContextModel  # noqa: E402
 from nlp.components.competitors import (  # noqa: E402
     COMMON_WORD_NAMES,
     CatalogueEntry,
     CompetitorMatcher,
+    Mention,  # noqa: E402
     context_label,
 )
 from nlp.components.objections import candidate  # noqa: E402
 from nlp.components.segmenter import is_question  # noqa: E402
+from nlp.encoder import SentenceEncoder  # noqa: E402
 from nlp.objections import CATEGORIES  # noqa: E402
 from nlp.objections.data import Example, load_examples  # noqa: E402
 from nlp.objections.keywords import default_keyword_trackers, keyword_labels  # noqa: E402
@@ -73,13 +77,21 @@ def model_labels(model: ObjectionModel, examples: list[Example]) -> list[set[str
     return out
 
 
-def competitor_scores(examples: list[Example]) -> dict[str, object]:
+def competitor_scores(examples: list[Example], model_dir: Path) -> dict[str, object]:
     """Mention precision/recall overall and on the hard subsets, and context accuracy."""
     catalogue = json.loads((DATA / "competitors.json").read_text())
     matcher = CompetitorMatcher([CatalogueEntry(c["name"], tuple(c["aliases"])) for c in catalogue])
     counts: dict[str, Counter[str]] = {
         k: Counter() for k in ("all", "asr_spelling", "common_word_names")
     }
+    # The shipped context model when the model folder has one, else the cue-phrase rules.
+    if (model_dir / CONTEXT_FILE).is_file():
+        ctx_model = ContextModel(model_dir, SentenceEncoder())
+
+        def label_context(text: str, m: Mention) -> str:
+            return ctx_model.predict([(text, m)])[0]
+    else:
+        label_context = context_label
     ambiguous = {c["name"] for c in catalogue if c["name"].lower() in COMMON_WORD_NAMES}
     ctx_right = ctx_total = 0
     confusion: Counter[tuple[str, str]] = Counter()
@@ -96,7 +108,7 @@ def competitor_scores(examples: list[Example]) -> dict[str, object]:
             counts[g]["fp"] += len(pred.keys() - gold.keys())
             counts[g]["fn"] += len(gold.keys() - pred.keys())
         for name in gold.keys() & pred.keys():
-            got = context_label(e.text, pred[name])
+            got = label_context(e.text, pred[name])
             want = gold[name]["context"]
             ctx_total += 1
             ctx_right += got == want
@@ -128,7 +140,7 @@ def main() -> None:
     )
     macro_ours = float(np.mean([f for _, _, f in ours.values()]))
     macro_base = float(np.mean([f for _, _, f in base.values()]))
-    comp = competitor_scores(examples)
+    comp = competitor_scores(examples, args.model)
     result = {
         "split": args.split,
         "sentences": len(examples),

@@ -155,7 +155,7 @@ def test_keyword_tracker_options() -> None:
     [
         ([("customer", "Can you send me a proposal by Friday?"), ("rep", "Absolutely.")], True),
         ([("rep", "Shall we book a demo for next Tuesday?"), ("customer", "Sounds good.")], True),
-        ([("rep", "I will send the proposal tomorrow."), ("customer", "No, please hold off.")], False),
+        ([("rep", "I will send the proposal tomorrow."), ("customer", "No, hold off.")], False),
         ([("rep", "We should talk at some point."), ("customer", "Sure.")], False),
         ([("customer", "Thanks for the overview."), ("rep", "Thank you.")], False),
     ],
