@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
-import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -76,9 +69,12 @@ def add_service_args(parser: argparse.ArgumentParser, *, need_secret: bool = Fal
         "--keep-data", action="store_true", help="keep the temporary data dir and server log"
     )
     g.add_argument(
-        "--env", action="append", default=[], metavar="KEY=VALUE",
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="extra environment variable for a started service (repeatable), "
-             "e.g. --env OMP_NUM_THREADS=1",
+        "e.g. --env OMP_NUM_THREADS=1",
     )
     g.add_argument(
         "--log-level",
@@ -87,8 +83,9 @@ def add_service_args(parser: argparse.ArgumentParser, *, need_secret: bool = Fal
     )
 
 
-def check_service_args(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                       *, need_secret: bool = False) -> None:
+def check_service_args(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, *, need_secret: bool = False
+) -> None:
     """Refuse non-loopback URLs and incomplete credentials."""
     for item in args.env:
         if "=" not in item:
@@ -171,7 +168,11 @@ class Service:
         t0 = time.monotonic()
         # A session of its own: a terminal Ctrl-C reaches only us, and we stop the child in order.
         self.proc = subprocess.Popen(
-            cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+            cmd,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
             start_new_session=True,
         )
         log.close()
@@ -266,8 +267,10 @@ def service_from_args(
                 f"{sorted(env_overrides)} do not apply to a service already running",
                 file=sys.stderr,
             )
-        yield Creds(args.url.rstrip("/"), args.tenant_id, args.api_key,
-                    args.webhook_secret or ""), None
+        yield (
+            Creds(args.url.rstrip("/"), args.tenant_id, args.api_key, args.webhook_secret or ""),
+            None,
+        )
         return
     env = dict(item.split("=", 1) for item in getattr(args, "env", []))
     env.update(env_overrides or {})
@@ -321,271 +324,51 @@ def self_cpu_seconds() -> float:
 # --------------------------------------------------------------------------- requests
 
 
-def multipart_body(metadata: Mapping[str, Any], file: bytes, *, filename: str,
-                   content_type: str) -> tuple[bytes, str]:
-    """A multipart/form-data body with a JSON 'metadata' part and a 'file' part."""
-    head = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="metadata"\r\n'
-        f"Content-Type: application/json\r\n\r\n"
-    ).encode() + json.dumps(metadata).encode() + b"\r\n"
-    part = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n"
-    ).encode()
-    body = head + part + file + f"\r\n--{BOUNDARY}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={BOUNDARY}"
+# Re-exported so the scripts keep importing everything from bench.common.
+from bench.calls import (  # noqa: E402
+    CONTENT_TYPES,
+    Tracked,
+    call_metadata,
+    content_type_for,
+    multipart_body,
+    unique_id,
+    wait_for_conversation,
+)
+from bench.figures import (  # noqa: E402
+    Reference,
+    api_words,
+    load_reference,
+    machine_info,
+    machine_rows,
+    median,
+    percentile,
+    print_figures,
+    print_result,
+    r3,
+    transcript_wer,
+    word_errors,
+    yes_no,
+)
 
-
-CONTENT_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".opus": "audio/ogg",
-                 ".webm": "audio/webm", ".m4a": "audio/mp4", ".flac": "audio/flac"}
-
-
-def content_type_for(path: Path) -> str:
-    """A plausible Content-Type for an audio file."""
-    return CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
-
-
-def call_metadata(external_id: str, *, stereo: bool, **extra: Any) -> dict[str, Any]:
-    """CRM metadata like a real integration sends (names match the test dialogue)."""
-    meta: dict[str, Any] = {
-        "external_id": external_id,
-        "deal": {"external_id": "D-BENCH", "name": "Bench renewal", "stage": "proposal",
-                 "amount": 42000},
-        "rep": {"external_id": "R-1", "name": "Dana Smith", "email": "dana@seller.example",
-                "team": "East"},
-        "participants": [{"name": "Laura", "role": "customer"}],
-        "started_at": "2026-11-20T15:00:00Z",
-        "direction": "outbound",
-    }
-    if stereo:
-        meta["channels"] = {"0": "rep", "1": "customer"}
-    meta.update(extra)
-    return meta
-
-
-def unique_id(prefix: str) -> str:
-    """An external id no earlier run used."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-@dataclass
-class Tracked:
-    """Status timeline of one conversation as seen by polling (monotonic seconds)."""
-
-    conversation_id: str
-    posted_at: float
-    accepted_at: float
-    first_seen: dict[str, float] = field(default_factory=dict)
-    # (status, first time seen) at every change: queued -> transcribing -> queued -> ...
-    timeline: list[tuple[str, float]] = field(default_factory=list)
-    final: dict[str, Any] | None = None
-
-    @property
-    def status(self) -> str:
-        return str(self.final["status"]) if self.final else "unknown"
-
-    def observe(self, status: str, now: float) -> None:
-        """Record a polled status."""
-        self.first_seen.setdefault(status, now)
-        if not self.timeline or self.timeline[-1][0] != status:
-            self.timeline.append((status, now))
-
-    def done_at(self) -> float | None:
-        for s in ("done", "failed"):
-            if s in self.first_seen:
-                return self.first_seen[s]
-        return None
-
-    def phase_seconds(self, end: float) -> dict[str, float]:
-        """Seconds spent in each status (summed over repeats), from acceptance to end.
-
-        The first phase is counted from the 202, so it includes up to one poll interval of
-        the next status; the figures are as precise as the poll interval.
-        """
-        out: dict[str, float] = {}
-        points = list(self.timeline)
-        if points:
-            points[0] = (points[0][0], self.accepted_at)
-        for (status, t), nxt in zip(points, points[1:] + [("", end)], strict=True):
-            if status in ("done", "failed"):
-                break
-            out[status] = out.get(status, 0.0) + max(0.0, nxt[1] - t)
-        return out
-
-
-def wait_for_conversation(client: httpx.Client, creds: Creds, tracked: Tracked, *,
-                          poll_s: float, timeout_s: float) -> Tracked:
-    """Poll GET /v1/conversations/{id} until done/failed, noting when each status first shows."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        r = client.get(f"/v1/conversations/{tracked.conversation_id}", headers=creds.auth())
-        now = time.monotonic()
-        r.raise_for_status()
-        body = r.json()
-        tracked.observe(body["status"], now)
-        if body["status"] in ("done", "failed"):
-            tracked.final = body
-            return tracked
-        time.sleep(poll_s)
-    raise TimeoutError(
-        f"conversation {tracked.conversation_id} not finished after {timeout_s:.0f} s "
-        f"(seen: {sorted(tracked.first_seen)})"
-    )
-
-
-# --------------------------------------------------------------------------- references and WER
-
-
-@dataclass(frozen=True)
-class Reference:
-    """Reference text of a test recording: per speaker and in turn order."""
-
-    by_speaker: dict[str, str]
-    merged: str
-    duration: float
-
-
-def load_reference(json_path: Path, *, loops: int = 1) -> Reference:
-    """The reference turns of a test clip (repeated `loops` times for a looped file)."""
-    data = json.loads(json_path.read_text())
-    turns = sorted(data["turns"], key=lambda t: t["start"])
-    by: dict[str, list[str]] = {}
-    merged: list[str] = []
-    for _ in range(loops):
-        for t in turns:
-            by.setdefault(t["speaker"], []).append(t["text"])
-            merged.append(t["text"])
-    return Reference(
-        {k: " ".join(v) for k, v in by.items()}, " ".join(merged),
-        float(data.get("duration", 0.0)) * loops,
-    )
-
-
-def word_errors(reference: str, hypothesis: str) -> tuple[float, int]:
-    """(edit distance in words, reference word count) using the project's own WER."""
-    from nlp.transcribe import normalize_words, word_error_rate
-
-    n = len(normalize_words(reference))
-    return word_error_rate(reference, hypothesis) * n, n
-
-
-def transcript_wer(words_by_speaker: Mapping[str, Sequence[str]], all_words: Sequence[str],
-                   ref: Reference, *, per_speaker: bool) -> float:
-    """WER pooled over speakers (stereo: each channel against its own turns) or over the mix."""
-    if per_speaker and set(ref.by_speaker) <= set(words_by_speaker):
-        errs = total = 0.0
-        for speaker, text in ref.by_speaker.items():
-            e, n = word_errors(text, " ".join(words_by_speaker.get(speaker, ())))
-            errs += e
-            total += n
-        return errs / max(total, 1)
-    e, n = word_errors(ref.merged, " ".join(all_words))
-    return e / max(n, 1)
-
-
-def api_words(conv: Mapping[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
-    """Words of a conversation JSON, by speaker and in time order."""
-    by: dict[str, list[str]] = {}
-    flat: list[tuple[float, str]] = []
-    for seg in conv.get("segments") or ():
-        for w in seg["words"]:
-            by.setdefault(seg["speaker"], []).append(w["word"])
-            flat.append((w["start"], w["word"]))
-    flat.sort(key=lambda x: x[0])
-    return by, [w for _, w in flat]
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100), linear interpolation; nan for no values."""
-    if not values:
-        return math.nan
-    xs = sorted(values)
-    k = (len(xs) - 1) * q / 100.0
-    lo, hi = math.floor(k), math.ceil(k)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-
-def median(values: Iterable[float]) -> float:
-    xs = list(values)
-    return statistics.median(xs) if xs else math.nan
-
-
-def print_figures(title: str, rows: Sequence[tuple[str, Any]]) -> None:
-    """An aligned block of `name  value` lines on stdout."""
-    width = max((len(k) for k, _ in rows), default=0)
-    print(f"\n== {title} ==")
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
-    sys.stdout.flush()
-
-
-def print_result(bench: str, data: Mapping[str, Any]) -> None:
-    """The figures as one JSON line prefixed `RESULT ` (grep-able, paste-able)."""
-    print("RESULT " + json.dumps({"bench": bench, **data}, default=_json_default))
-    sys.stdout.flush()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-
-def r3(x: float) -> float | None:
-    """Round for JSON; nan becomes None."""
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(x, 3)
-
-
-def yes_no(ok: bool) -> str:
-    return "MET" if ok else "MISSED"
-
-
-def _package_version(name: str) -> str:
-    try:
-        return importlib_metadata.version(name)
-    except importlib_metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def machine_info() -> dict[str, Any]:
-    """What the figures were measured on."""
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem_gib = math.nan
-    try:
-        with open("/proc/meminfo") as f:
-            m = re.search(r"MemTotal:\s+(\d+) kB", f.read())
-            if m:
-                mem_gib = int(m.group(1)) / 1024**2
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gib": round(mem_gib, 1),
-        "python": platform.python_version(),
-        "faster_whisper": _package_version("faster-whisper"),
-        "ctranslate2": _package_version("ctranslate2"),
-        "loadavg_1m_at_start": round(os.getloadavg()[0], 2),
-    }
-
-
-def machine_rows(info: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    return [
-        ("machine", f"{info['nproc']} CPU ({info['cpu']}), {info['ram_gib']} GiB RAM, "
-                    f"load {info['loadavg_1m_at_start']} at start"),
-        ("software", f"Python {info['python']}, faster-whisper {info['faster_whisper']}, "
-                     f"ctranslate2 {info['ctranslate2']}"),
-    ]
+__all__ = [
+    "multipart_body",
+    "CONTENT_TYPES",
+    "content_type_for",
+    "call_metadata",
+    "unique_id",
+    "Tracked",
+    "wait_for_conversation",
+    "Reference",
+    "load_reference",
+    "word_errors",
+    "transcript_wer",
+    "api_words",
+    "percentile",
+    "median",
+    "print_figures",
+    "print_result",
+    "r3",
+    "yes_no",
+    "machine_info",
+    "machine_rows",
+]
