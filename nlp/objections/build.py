@@ -45,6 +45,7 @@ def ensure_model(
     cfg = config or TrainConfig()
     folder = model_dir_for(root, data_dir, cfg)
     if (folder / "meta.json").is_file() and not force:
+        _point_latest(root, folder)
         return folder, None
     files = training_files(data_dir)
     progress(f"training the objection model on {', '.join(f.name for f in files)} -> {folder}")
@@ -58,10 +59,19 @@ def ensure_model(
     )
     progress("training the competitor context model")
     report["competitor_context"] = _train_context(data_dir, folder)
-    latest = root / "objections-latest"
-    latest.unlink(missing_ok=True)
-    latest.symlink_to(folder.name)
+    _point_latest(root, folder)
     return folder, report
+
+
+def _point_latest(root: Path, folder: Path) -> None:
+    """Make objections-latest name the model of the current data and settings."""
+    latest = root / "objections-latest"
+    if latest.is_symlink() and latest.readlink() == Path(folder.name):
+        return
+    tmp = root / f".objections-latest.{folder.name}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(folder.name)
+    tmp.replace(latest)  # atomic: a running worker never sees the link missing
 
 
 def _train_context(data_dir: Path, folder: Path) -> dict[str, Any]:
