@@ -69,23 +69,30 @@ def ingest_recording(
         "created_at": now,
         "updated_at": now,
     }
+    kind = "transcribe" if blob is not None else "fetch"
+    return insert_with_job(session, rt=rt, values=values, first_job=kind)
+
+
+def insert_with_job(
+    session: Session, *, rt: Runtime, values: dict[str, Any], first_job: str
+) -> tuple[Conversation, bool]:
+    """Insert the conversation with its first job, or return the one already stored."""
     inserted = insert_or_ignore(
         session, Conversation, values, conflict=["tenant_id", "kind", "external_id"]
     )
     if inserted is None:
         existing = session.execute(
             select(Conversation).where(
-                Conversation.tenant_id == tenant_id,
-                Conversation.kind == "call",
-                Conversation.external_id == meta.external_id,
+                Conversation.tenant_id == values["tenant_id"],
+                Conversation.kind == values["kind"],
+                Conversation.external_id == values["external_id"],
             )
         ).scalar_one()
         return existing, False
     conv = session.get(Conversation, inserted)
     assert conv is not None
-    kind = "transcribe" if blob is not None else "fetch"
     job = state.enqueue(
-        session, conversation=conv, kind=kind, max_attempts=rt.settings.jobs.max_attempts
+        session, conversation=conv, kind=first_job, max_attempts=rt.settings.jobs.max_attempts
     )
     dispatch = state.Dispatch(job.id, job.kind)
     after_commit(session, lambda: rt.dispatch([dispatch]))

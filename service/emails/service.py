@@ -7,17 +7,14 @@ import io
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Conversation, Tenant
 from models.base import new_id, utcnow
 from nlp.email import EmailError, ParsedEmail, email_from_fields, parse_email
-from service.db import after_commit
-from service.dbutil import insert_or_ignore
+from service.conversations.service import insert_with_job
 from service.emails.schemas import EmailIn
 from service.errors import BadRequest, PayloadTooLarge
-from service.jobs import state
 from service.jobs.runtime import Runtime
 
 
@@ -97,26 +94,7 @@ def ingest_email(
         "created_at": now,
         "updated_at": now,
     }
-    inserted = insert_or_ignore(
-        session, Conversation, values, conflict=["tenant_id", "kind", "external_id"]
-    )
-    if inserted is None:
-        existing = session.execute(
-            select(Conversation).where(
-                Conversation.tenant_id == tenant_id,
-                Conversation.kind == "email",
-                Conversation.external_id == external_id[:255],
-            )
-        ).scalar_one()
-        return existing, False
-    conv = session.get(Conversation, inserted)
-    assert conv is not None
-    job = state.enqueue(
-        session, conversation=conv, kind="analyze", max_attempts=rt.settings.jobs.max_attempts
-    )
-    dispatch = state.Dispatch(job.id, job.kind)
-    after_commit(session, lambda: rt.dispatch([dispatch]))
-    return conv, True
+    return insert_with_job(session, rt=rt, values=values, first_job="analyze")
 
 
 def email_speaker(direction: str | None) -> str:
