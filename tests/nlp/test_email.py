@@ -393,19 +393,3 @@ def test_text_after_a_top_posted_quote_is_dropped() -> None:
         "> How many seats?\n\nYou received this message because you are subscribed to sales@.\n"
     )
     assert parse(raw).new_text == "We need SSO first."
-
-
-def test_out_of_office_is_flagged_and_kept() -> None:
-    """An auto-reply keeps its text (it is the message) but says it is automatic."""
-    raw = message(
-        "I am out of the office until Monday. For pricing questions contact sales@acme.com.\n",
-        subject="Automatic reply: Proposal",
-        extra="Auto-Submitted: auto-replied\n",
-    )
-    parsed = parse(raw)
-    assert parsed.auto_reply and "auto_reply" in parsed.warnings
-    assert parsed.new_text.startswith("I am out of the office")
-    assert not parse(message("Hello")).auto_reply
-
-
-# --- threading and direction --------------------------------------------------------------

@@ -21,6 +21,19 @@ BENCH = ROOT / "bench" / "data" / "insights"
 OWN = ("dealsight-demo.com",)
 
 
+def test_out_of_office_is_flagged_and_kept() -> None:
+    """An auto-reply keeps its text (it is the message) but says it is automatic."""
+    raw = message(
+        "I am out of the office until Monday. For pricing questions contact sales@acme.com.\n",
+        subject="Automatic reply: Proposal",
+        extra="Auto-Submitted: auto-replied\n",
+    )
+    parsed = parse(raw)
+    assert parsed.auto_reply and "auto_reply" in parsed.warnings
+    assert parsed.new_text.startswith("I am out of the office")
+    assert not parse(message("Hello")).auto_reply
+
+
 def _threaded(mid: str, reply_to: str | None, refs: str | None, sender: str, to: str) -> bytes:
     """A message with the given threading headers."""
     extra = f"In-Reply-To: <{reply_to}>\n" if reply_to else ""
