@@ -100,6 +100,17 @@ class JobSettings(BaseModel):
         return self.workers or max(1, os.cpu_count() or 1)
 
 
+class WebSettings(BaseModel):
+    """The pages for people: sessions, cookies and login throttling."""
+
+    session_ttl_s: int = Field(default=12 * 3600, ge=60)  # a session ends this long after login
+    session_idle_s: int = Field(default=2 * 3600, ge=60)  # ... or after this long unused
+    # None: Secure cookies whenever public_url is https or env is production.
+    cookie_secure: bool | None = None
+    login_max_failures: int = Field(default=5, ge=1)  # per email and per client address ...
+    login_window_s: int = Field(default=300, ge=1)  # ... in this window, then 429
+
+
 class Settings(BaseSettings):
     """The one settings object; build it in create_app() or a CLI entry point, never at import."""
 
@@ -120,6 +131,7 @@ class Settings(BaseSettings):
     asr: AsrSettings = Field(default_factory=AsrSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     nlp: NlpSettings = Field(default_factory=NlpSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
