@@ -2,19 +2,25 @@
 
 from models.base import Base
 from models.conversation import Conversation, TranscriptSegment
+from models.deal import Deal, DealStageChange
 from models.insight import Competitor, Insight, OrgMention, Tracker
 from models.job import Job
 from models.tenant import ApiKey, Tenant
+from models.user import User, WebSession
 
 __all__ = [
     "ApiKey",
     "Base",
     "Competitor",
     "Conversation",
+    "Deal",
+    "DealStageChange",
     "Insight",
     "Job",
     "OrgMention",
     "Tenant",
     "Tracker",
     "TranscriptSegment",
+    "User",
+    "WebSession",
 ]

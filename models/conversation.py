@@ -21,6 +21,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JsonType, UtcDateTime, new_id, utcnow
 
+
+def _occurred_default(context: Any) -> datetime:
+    """started_at when the CRM gave one, else created_at, else now (a column default)."""
+    params = context.get_current_parameters()
+    value = params.get("started_at") or params.get("created_at")
+    return value if isinstance(value, datetime) else utcnow()
+
+
 CONVERSATION_STATUSES = ("queued", "fetching", "transcribing", "analyzing", "done", "failed")
 
 
@@ -35,6 +43,13 @@ class Conversation(Base):
         Index("ix_conversation_tenant_status_created", "tenant_id", "status", "created_at"),
         Index("ix_conversation_tenant_created", "tenant_id", "created_at"),
         Index("ix_conversation_tenant_thread", "tenant_id", "thread_key"),
+        # Trend denominators (analysed conversations per bucket) and deal timelines.
+        Index("ix_conversation_tenant_status_occurred", "tenant_id", "status", "occurred_at"),
+        Index("ix_conversation_tenant_team_occurred", "tenant_id", "team", "occurred_at"),
+        Index("ix_conversation_tenant_rep_occurred", "tenant_id", "rep_external_id", "occurred_at"),
+        Index(
+            "ix_conversation_tenant_deal_occurred", "tenant_id", "deal_external_id", "occurred_at"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -48,6 +63,8 @@ class Conversation(Base):
 
     deal_external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     rep_external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The rep's team (from the rep metadata, else the deal's), copied so trends need no join.
+    team: Mapped[str | None] = mapped_column(String(200), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     direction: Mapped[str | None] = mapped_column(String(16), nullable=True)
     playbook_experiment: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -69,6 +86,8 @@ class Conversation(Base):
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
 
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When it happened (started_at, else created_at): one indexed column for time buckets.
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_occurred_default)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     transcribed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     analyzed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

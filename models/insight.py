@@ -31,6 +31,16 @@ class Insight(Base):
         # Trends and evidence: per tenant, kind and label over time.
         Index("ix_insight_tenant_kind_label_occurred", "tenant_id", "kind", "label", "occurred_at"),
         Index("ix_insight_tenant_deal", "tenant_id", "deal_external_id"),
+        # Trends over all categories, and filtered by team or rep (label last: covering).
+        Index("ix_insight_tenant_kind_occurred_label", "tenant_id", "kind", "occurred_at", "label"),
+        Index("ix_insight_tenant_kind_team_occurred", "tenant_id", "kind", "team", "occurred_at"),
+        Index(
+            "ix_insight_tenant_kind_rep_occurred",
+            "tenant_id",
+            "kind",
+            "rep_external_id",
+            "occurred_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -55,6 +65,7 @@ class Insight(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deal_external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     rep_external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -26,6 +26,10 @@ TABLES = {
     "insight",
     "competitor",
     "tracker",
+    "deal",
+    "deal_stage_change",
+    "app_user",
+    "web_session",
 }
 
 
