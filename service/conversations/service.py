@@ -16,14 +16,17 @@ from service.conversations.schemas import (
     ConversationOut,
     ConversationPage,
     ConversationSummary,
+    DealRef,
     ErrorOut,
     Playbook,
     RecordingMetadata,
+    RepRef,
     SegmentOut,
     WordOut,
 )
 from service.db import after_commit
 from service.dbutil import insert_or_ignore
+from service.deals.placeholders import note_deal_reference
 from service.errors import BadRequest, Conflict, NotFound
 from service.insights.service import conversation_insights
 from service.jobs import state
@@ -47,6 +50,7 @@ def ingest_recording(
         raise BadRequest("send a 'file' part or a 'recording_url'", code="no_recording")
     now = utcnow()
     raw = meta.model_dump(mode="json", exclude_none=True)
+    team = deal_team(session, tenant_id=tenant_id, deal=meta.deal, rep=meta.rep, seen_at=now)
     values: dict[str, Any] = {
         "id": new_id(),
         "tenant_id": tenant_id,
@@ -56,6 +60,7 @@ def ingest_recording(
         "status": "queued",
         "deal_external_id": meta.deal.external_id if meta.deal else None,
         "rep_external_id": meta.rep.external_id if meta.rep else None,
+        "team": team,
         "started_at": meta.started_at,
         "direction": meta.direction,
         "playbook_experiment": meta.playbook.experiment if meta.playbook else None,
@@ -71,6 +76,24 @@ def ingest_recording(
     }
     kind = "transcribe" if blob is not None else "fetch"
     return insert_with_job(session, rt=rt, values=values, first_job=kind)
+
+
+def deal_team(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    deal: DealRef | None,
+    rep: RepRef | None,
+    seen_at: datetime,
+) -> str | None:
+    """The team a conversation counts for: the rep's, else its deal's (placeholder made if new)."""
+    team = rep.team if rep is not None else None
+    if deal is not None:
+        deal_team = note_deal_reference(
+            session, tenant_id=tenant_id, ref=deal, rep=rep, seen_at=seen_at
+        )
+        team = team or deal_team
+    return team
 
 
 def insert_with_job(

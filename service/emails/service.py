@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import Conversation, Tenant
 from models.base import new_id, utcnow
 from nlp.email import EmailError, ParsedEmail, email_from_fields, parse_email
-from service.conversations.service import insert_with_job
+from service.conversations.service import deal_team, insert_with_job
 from service.emails.schemas import EmailIn
 from service.errors import BadRequest, PayloadTooLarge
 from service.jobs.runtime import Runtime
@@ -58,6 +58,7 @@ def ingest_email(
     raw_bytes = (body.raw or body.body or "").encode("utf-8", "replace")
     blob = rt.store.put_file(io.BytesIO(raw_bytes), max_bytes=max(1, len(raw_bytes)))
     now = utcnow()
+    team = deal_team(session, tenant_id=tenant_id, deal=body.deal, rep=body.rep, seen_at=now)
     meta: dict[str, Any] = body.model_dump(
         mode="json", exclude_none=True, exclude={"raw", "body"}, by_alias=True
     )
@@ -84,6 +85,7 @@ def ingest_email(
         "status": "queued",
         "deal_external_id": body.deal.external_id if body.deal else None,
         "rep_external_id": body.rep.external_id if body.rep else None,
+        "team": team,
         "started_at": parsed.sent_at,
         "direction": parsed.direction if parsed.direction != "unknown" else None,
         "thread_key": parsed.thread_key[:255],

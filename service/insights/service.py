@@ -127,6 +127,7 @@ def replace_insights(
             occurred_at=occurred,
             deal_external_id=conversation.deal_external_id,
             rep_external_id=conversation.rep_external_id,
+            team=conversation.team,
         )
         for i in doc.insights
     ]

@@ -20,6 +20,7 @@ from service.conversations.ingest import (
 )
 from service.conversations.schemas import IngestResult
 from service.db import SessionDep, session_scope
+from service.deals.events import DealEvent, apply_deal_event, deal_event
 from service.emails.schemas import EmailEvent
 from service.emails.service import ingest_email
 from service.errors import BadRequest, NotFound
@@ -28,7 +29,7 @@ from service.uploads import receive_body
 from service.webhooks import signature
 
 router = APIRouter(tags=["webhooks"])
-SUPPORTED_EVENTS = ("recording.created", "email.received")
+SUPPORTED_EVENTS = ("recording.created", "email.received", "deal.updated")
 
 
 @router.post(
@@ -71,6 +72,10 @@ async def crm_webhook(tenant_id: str, request: Request, session: SessionDep) -> 
             if body.kind != "json":
                 raise BadRequest("send email.received events as JSON", code="unsupported_format")
             email = email_event(payload)
+        elif event == "deal.updated":
+            if body.kind != "json":
+                raise BadRequest("send deal.updated events as JSON", code="unsupported_format")
+            deal = deal_event(payload)
         else:
             rec = recording_event(payload)
     except Exception:
@@ -79,6 +84,10 @@ async def crm_webhook(tenant_id: str, request: Request, session: SessionDep) -> 
     if event == "email.received":
         return await run_in_threadpool(
             lambda: accept_email(session=session, rt=ctx.runtime, tenant_id=tid, body=email)
+        )
+    if event == "deal.updated":
+        return await run_in_threadpool(
+            lambda: accept_deal(session=session, tenant_id=tid, body=deal)
         )
     return await accept_recording(
         session=session, rt=ctx.runtime, tenant_id=tid, source="webhook", body=body, event=rec
@@ -100,6 +109,19 @@ def accept_email(
     conv, created = ingest_email(session, rt=rt, tenant_id=tenant_id, source="webhook", body=body)
     result = IngestResult(conversation_id=conv.id, status=conv.status, duplicate=not created)  # type: ignore[arg-type]
     return JSONResponse(result.model_dump(mode="json"), status_code=202 if created else 200)
+
+
+def accept_deal(*, session: Session, tenant_id: uuid.UUID, body: DealEvent) -> JSONResponse:
+    """Apply a deal event now; 200 with what it did (stale or repeated events change nothing)."""
+    result = apply_deal_event(session, tenant_id=tenant_id, event=body)
+    return JSONResponse(
+        {
+            "deal_id": str(result.deal.id),
+            "external_id": result.deal.external_id,
+            "outcome": result.outcome,
+        },
+        status_code=200,
+    )
 
 
 def _webhook_secret(rt: Runtime, tenant_id: uuid.UUID) -> str | None:

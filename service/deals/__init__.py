@@ -1,0 +1,1 @@
+"""Deals: CRM deal events, deal boards with risk flags, and the pipeline-review queries."""
