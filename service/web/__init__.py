@@ -1,0 +1,1 @@
+"""Server-rendered pages for people: login, sessions, CSRF, templates, charts, the pages."""

@@ -1,0 +1,1 @@
+"""The pages: pipeline review, deals, conversations, and the audio behind them."""
