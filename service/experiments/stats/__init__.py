@@ -1,0 +1,1 @@
+"""Pure, vectorised statistics for playbook experiments (numpy and scipy only, no I/O)."""
