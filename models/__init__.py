@@ -3,6 +3,12 @@
 from models.base import Base
 from models.conversation import Conversation, TranscriptSegment
 from models.deal import Deal, DealStageChange
+from models.experiment import (
+    ConversationAdherence,
+    Experiment,
+    ExperimentExposure,
+    ExperimentVariant,
+)
 from models.insight import Competitor, Insight, OrgMention, Tracker
 from models.job import Job
 from models.tenant import ApiKey, Tenant
@@ -13,8 +19,12 @@ __all__ = [
     "Base",
     "Competitor",
     "Conversation",
+    "ConversationAdherence",
     "Deal",
     "DealStageChange",
+    "Experiment",
+    "ExperimentExposure",
+    "ExperimentVariant",
     "Insight",
     "Job",
     "OrgMention",

@@ -29,6 +29,10 @@ TABLES = {
     "deal",
     "deal_stage_change",
     "app_user",
+    "experiment",
+    "experiment_variant",
+    "experiment_exposure",
+    "conversation_adherence",
     "web_session",
 }
 
