@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from service.competitors.router import router as competitors_router
 from service.conversations.router import router as conversations_router
+from service.deals.router import router as deals_router
 from service.emails.router import router as emails_router
 from service.errors import install_error_handlers
 from service.health import router as health_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.include_router(trackers_router)
     app.include_router(emails_router)
     app.include_router(tenant_router)
+    app.include_router(deals_router)
     # The pages for people last: their HTML error handlers wrap the JSON ones above.
     install_pages(app, settings)
     return app

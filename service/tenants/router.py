@@ -11,6 +11,7 @@ from models import Tenant
 from nlp.objections import CATEGORIES
 from service.auth import TenantDep
 from service.db import SessionDep
+from service.deals.settings import RiskPatch, RiskSettings, risk_settings
 
 router = APIRouter(tags=["tenant"])
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -23,6 +24,7 @@ class TenantOut(BaseModel):
     name: str
     email_domains: list[str]
     disabled_categories: list[str]
+    risk: RiskSettings
 
 
 class TenantPatch(BaseModel):
@@ -30,6 +32,7 @@ class TenantPatch(BaseModel):
 
     email_domains: list[str] | None = Field(default=None, max_length=100)
     disabled_categories: list[str] | None = None
+    risk: RiskPatch | None = None
 
     @field_validator("email_domains")
     @classmethod
@@ -62,6 +65,7 @@ def _out(t: Tenant) -> TenantOut:
         name=t.name,
         email_domains=list(t.email_domains or []),
         disabled_categories=list((t.settings or {}).get("disabled_categories", [])),
+        risk=risk_settings(t),
     )
 
 
@@ -73,12 +77,15 @@ def get_tenant(tenant: TenantDep) -> TenantOut:
 
 @router.patch("/v1/tenant", response_model=TenantOut)
 def patch_tenant(body: TenantPatch, tenant: TenantDep, session: SessionDep) -> TenantOut:
-    """Change email domains (outbound mail gives no customer objections) or disabled categories."""
+    """Change email domains, disabled categories or risk-flag settings (partial `risk` object)."""
     row = session.get(Tenant, tenant.id)
     assert row is not None
     if body.email_domains is not None:
         row.email_domains = body.email_domains
     if body.disabled_categories is not None:
         row.settings = {**(row.settings or {}), "disabled_categories": body.disabled_categories}
+    if body.risk is not None:
+        merged = body.risk.merged(risk_settings(row))
+        row.settings = {**(row.settings or {}), "risk": merged.model_dump()}
     session.flush()
     return _out(row)
