@@ -103,6 +103,43 @@ def _spoken_variants(key: str) -> set[str]:
     return variants
 
 
+_PHONETIC_RULES = (
+    (re.compile(r"ph"), "f"),
+    (re.compile(r"ck|q|c(?![eiy])"), "k"),
+    (re.compile(r"c"), "s"),
+    (re.compile(r"x"), "ks"),
+    (re.compile(r"z"), "s"),
+    (re.compile(r"v"), "f"),
+    (re.compile(r"dg"), "j"),
+)
+
+
+def phonetic_key(key: str) -> str:
+    """A rough sound-alike key: 'zoeho' and 'zoho' -> 'sh', 'pipedryv' and 'pipedrive' -> 'ppdrf'."""
+    if not key:
+        return key
+    s = key
+    for pattern, repl in _PHONETIC_RULES:
+        s = pattern.sub(repl, s)
+    # Vowels carry most of a recogniser's spelling noise; keep only the first letter's.
+    head, tail = s[0], re.sub(r"[aeiouyw]", "", s[1:])
+    out = head
+    for ch in tail:
+        if ch != out[-1]:
+            out += ch
+    return out
+
+
+def _initialisms(surface: str) -> set[str]:
+    """Short forms of a name with a number: 'Dynamics 365' -> 'd365' (as people write it)."""
+    words = surface.split()
+    return {
+        normalise(words[i][:1] + words[i + 1])
+        for i in range(len(words) - 1)
+        if words[i + 1].isdigit() and words[i][:1].isalpha()
+    }
+
+
 def normalise(text: str) -> str:
     """Lowercase letters and digits only: 'Sales Force' -> 'salesforce', 'Gong.io' -> 'gongio'."""
     return re.sub(r"[^a-z0-9]", "", text.lower())
@@ -114,6 +151,11 @@ class _Form:
     key: str
     ambiguous: bool
     fuzzy_max: int
+    web: bool = False  # a web-address form ("gongio"): exact matches only
+    sound: str = ""
+
+    def __post_init__(self) -> None:
+        self.sound = phonetic_key(self.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +193,12 @@ class CompetitorMatcher:
                 fuzzy = 0 if len(key) < 5 else (1 if len(key) < 10 else 2)
                 for variant in _spoken_variants(key):
                     self._forms.setdefault(variant, _Form(entry.name, variant, ambiguous, fuzzy))
+                for short in _initialisms(surface):
+                    self._forms.setdefault(short, _Form(entry.name, short, False, 0))
                 if len(words) == 1:
                     # The vendor's web address said or written: "gong.io", "close dot com".
                     for suffix in ("io", "ai", "com", "dotio", "dotai", "dotcom", "crm"):
-                        form = _Form(entry.name, key + suffix, False, 0)
+                        form = _Form(entry.name, key + suffix, False, 0, web=True)
                         self._forms.setdefault(key + suffix, form)
 
     def find(self, text: str) -> list[Mention]:
@@ -171,7 +215,7 @@ class CompetitorMatcher:
                 key = "".join(keys[i : i + n])
                 if not key:
                     continue
-                form, exact = self._lookup(key)
+                form, exact = self._lookup(key, split=n > 1)
                 if form is None:
                     continue
                 begin, end = tokens[i][0], tokens[i + n - 1][1]
@@ -187,20 +231,33 @@ class CompetitorMatcher:
         found.sort(key=lambda m: m.begin)
         return found
 
-    def _lookup(self, key: str) -> tuple[_Form | None, bool]:
+    def _lookup(self, key: str, *, split: bool = False) -> tuple[_Form | None, bool]:
         form = self._forms.get(key)
         if form is not None:
             return form, True
-        if len(key) < 5:
+        # Unsplit words under five letters only match exactly: one letter off hits real words.
+        if len(key) < (4 if split else 5):
             return None, False
+        sound = phonetic_key(key) if split else ""
         best: _Form | None = None
         best_d = 99
         for cand in self._forms.values():
-            if cand.fuzzy_max == 0 or abs(len(cand.key) - len(key)) > cand.fuzzy_max:
+            allowed = cand.fuzzy_max
+            # A name the recogniser split into pieces that sound like it ("zoe ho", "pipe
+            # dryv") gets one more edit: two made-up pieces rarely sound like a vendor by chance.
+            if (
+                split
+                and not cand.web
+                and sound == cand.sound
+                and cand.key[0] == key[0]
+                and abs(len(cand.key) - len(key)) <= 1
+            ):
+                allowed += 1
+            if allowed == 0 or abs(len(cand.key) - len(key)) > allowed:
                 continue
             # OSA counts a swap of neighbouring letters ("appolo") as one edit.
-            d = OSA.distance(key, cand.key, score_cutoff=cand.fuzzy_max)
-            if d <= cand.fuzzy_max and d < best_d:
+            d = OSA.distance(key, cand.key, score_cutoff=allowed)
+            if d <= allowed and d < best_d:
                 best, best_d = cand, d
         return best, False
 
@@ -286,7 +343,7 @@ class CompetitorComponent:
     """Finds the tenant's catalogue competitors in every sentence, with a context label each."""
 
     name: str = "competitors"
-    version: str = "1"
+    version: str = "2"
     requires: tuple[str, ...] = ("sentences",)
     assigns: tuple[str, ...] = ("insights",)
 

@@ -26,6 +26,7 @@ CATALOGUE = [
     CatalogueEntry("Close", ("Close CRM",)),
     CatalogueEntry("Outreach"),
     CatalogueEntry("ZoomInfo"),
+    CatalogueEntry("Zoho", ("Zoho CRM",)),
 ]
 
 
@@ -96,6 +97,14 @@ def test_question_detection(text: str, question: bool) -> None:
         ("the team dynamics are tough right now", []),
         ("we ring a gong when a deal closes", []),
         ("Acme Logistics is our biggest account", []),
+        # Split into pieces that sound like the name; initialisms of "<name> <number>".
+        ("we looked at zoe ho last spring", ["Zoho"]),
+        ("pipe dryve was cheaper", ["Pipedrive"]),
+        ("our D365 instance is a mess", ["Microsoft Dynamics"]),
+        ("our fiscal close is the last week of June", []),
+        ("check in after the merger closes, I will know more", []),
+        ("so ho hum, the zoo had a quiet year", []),
+        ("we don't lose deals on price", []),
     ],
 )
 def test_competitor_matching(text: str, expected: list[str]) -> None:
