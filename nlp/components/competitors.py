@@ -115,7 +115,7 @@ _PHONETIC_RULES = (
 
 
 def phonetic_key(key: str) -> str:
-    """A rough sound-alike key: 'zoeho' and 'zoho' -> 'sh', 'pipedryv' and 'pipedrive' -> 'ppdrf'."""
+    """A rough sound-alike key: 'zoeho' and 'zoho' give 'sh', 'pipedryv' gives 'ppdrf'."""
     if not key:
         return key
     s = key
