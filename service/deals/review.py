@@ -1,0 +1,356 @@
+"""The pipeline-review queries (wins, new, closing, stalled, open objections, competitors).
+
+Page handlers call these directly; every function is tenant-scoped and never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from models import Deal, DealStageChange, Insight
+from models.base import utcnow
+from service.deals import facts as f
+from service.deals.risk import quote_link
+from service.deals.schemas import DealFilters, DealSummary, EvidenceLink
+from service.deals.service import filter_conditions, summaries, tenant_risk
+
+QUOTES_PER_ITEM = 3
+
+
+class ObjectionNote(BaseModel):
+    """An objection category on a deal, with its latest quote."""
+
+    category: str
+    times_raised: int
+    last_raised_at: datetime
+    reasons: list[str]
+    quote: EvidenceLink
+
+
+class WonDeal(BaseModel):
+    """A deal won in the period and the objections it overcame on the way."""
+
+    deal: DealSummary
+    objections_overcome: list[ObjectionNote]
+
+
+class DealObjections(BaseModel):
+    """An open deal with its unresolved objections."""
+
+    deal: DealSummary
+    objections: list[ObjectionNote]
+
+
+class CompetitorDelta(BaseModel):
+    """Mentions of a competitor this period against the period before, with quotes."""
+
+    name: str
+    current: int
+    previous: int
+    change: int
+    deals: int
+    contexts: dict[str, int]
+    quotes: list[EvidenceLink]
+
+
+class ReviewData(BaseModel):
+    """Everything a pipeline review page shows for one period."""
+
+    since: datetime
+    until: datetime
+    wins: list[WonDeal]
+    new_deals: list[DealSummary]
+    closing: list[DealSummary]
+    stalled: list[DealSummary]
+    open_objections: list[DealObjections]
+    competitors: list[CompetitorDelta]
+
+
+def _conds(tenant_id: uuid.UUID, team: str | None, rep: str | None) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [Deal.tenant_id == tenant_id]
+    if team is not None:
+        conds.append(Deal.team == team)
+    if rep is not None:
+        conds.append(Deal.owner_external_id == rep)
+    return conds
+
+
+def wins_since(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    since: datetime,
+    until: datetime | None = None,
+    team: str | None = None,
+    rep: str | None = None,
+    now: datetime | None = None,
+) -> list[WonDeal]:
+    """Deals won since a time (newest first), each with the objections the customer raised."""
+    conds = [*_conds(tenant_id, team, rep), Deal.status == "won", Deal.closed_at >= since]
+    if until is not None:
+        conds.append(Deal.closed_at < until)
+    wins = summaries(
+        session, tenant_id=tenant_id, conds=conds, order_by=(Deal.closed_at.desc(),), now=now
+    )
+    states = f.objection_states(
+        session,
+        tenant_id=tenant_id,
+        scope=f.deals_in([w.external_id for w in wins]),
+        since=None,
+        categories=None,
+    )
+    return [
+        WonDeal(
+            deal=w,
+            objections_overcome=[
+                ObjectionNote(
+                    category=s.category,
+                    times_raised=s.times_raised,
+                    last_raised_at=s.latest.occurred_at,
+                    reasons=[],
+                    quote=quote_link(s.latest),
+                )
+                for s in states.get(w.external_id, [])
+            ],
+        )
+        for w in wins
+    ]
+
+
+def new_deals(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    since: datetime,
+    until: datetime | None = None,
+    team: str | None = None,
+    rep: str | None = None,
+    now: datetime | None = None,
+) -> list[DealSummary]:
+    """Deals that entered the pipeline in the period (first CRM stage time, else first seen)."""
+    first = (
+        select(DealStageChange.deal_id, func.min(DealStageChange.changed_at).label("at"))
+        .where(DealStageChange.tenant_id == tenant_id)
+        .group_by(DealStageChange.deal_id)
+        .subquery()
+    )
+    entered = func.coalesce(first.c.at, Deal.created_at)
+    window = [entered >= since] + ([entered < until] if until is not None else [])
+    ids = (
+        select(Deal.id)
+        .outerjoin(first, first.c.deal_id == Deal.id)
+        .where(*_conds(tenant_id, team, rep), *window)
+    )
+    return summaries(
+        session,
+        tenant_id=tenant_id,
+        conds=[Deal.tenant_id == tenant_id, Deal.id.in_(ids)],
+        order_by=(Deal.created_at.desc(),),
+        now=now,
+    )
+
+
+def closing_before(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    before: date,
+    team: str | None = None,
+    rep: str | None = None,
+    now: datetime | None = None,
+) -> list[DealSummary]:
+    """Open deals expected to close on or before a date (overdue ones included), soonest first."""
+    conds = [*_conds(tenant_id, team, rep), Deal.status == "open", Deal.close_date <= before]
+    return summaries(session, tenant_id=tenant_id, conds=conds, now=now)
+
+
+def stalled_deals(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    team: str | None = None,
+    rep: str | None = None,
+    now: datetime | None = None,
+) -> list[DealSummary]:
+    """Open deals in their stage longer than the tenant's stalled_days, longest first."""
+    now = now or utcnow()
+    cfg = tenant_risk(session, tenant_id=tenant_id)
+    conds = filter_conditions(
+        tenant_id=tenant_id,
+        filters=DealFilters(team=team, rep=rep, risk="stalled"),
+        cfg=cfg,
+        now=now,
+    )
+    return summaries(
+        session,
+        tenant_id=tenant_id,
+        conds=conds,
+        order_by=(Deal.stage_entered_at,),
+        risk="stalled",
+        now=now,
+    )
+
+
+def open_objections_by_deal(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    team: str | None = None,
+    rep: str | None = None,
+    categories: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[DealObjections]:
+    """Open deals with unresolved customer objections (tenant lookback), most objections first."""
+    now = now or utcnow()
+    cfg = tenant_risk(session, tenant_id=tenant_id)
+    conds = [*_conds(tenant_id, team, rep), Deal.status == "open"]
+    states = f.objection_states(
+        session,
+        tenant_id=tenant_id,
+        scope=f.deals_in(select(Deal.external_id).where(*conds)),
+        since=now - timedelta(days=cfg.objection_lookback_days),
+        categories=categories,
+    )
+    open_by_deal = {k: [s for s in v if s.open] for k, v in states.items()}
+    open_by_deal = {k: v for k, v in open_by_deal.items() if v}
+    deals = summaries(
+        session,
+        tenant_id=tenant_id,
+        conds=[*conds, Deal.external_id.in_(list(open_by_deal))],
+        limit=2000,
+        now=now,
+    )
+    out = [
+        DealObjections(
+            deal=d,
+            objections=[
+                ObjectionNote(
+                    category=s.category,
+                    times_raised=s.times_raised,
+                    last_raised_at=s.latest.occurred_at,
+                    reasons=(["raised_again"] if s.raised_again else [])
+                    + ([] if s.rep_responded else ["no_rep_response"]),
+                    quote=quote_link(s.latest),
+                )
+                for s in open_by_deal[d.external_id]
+            ],
+        )
+        for d in deals
+    ]
+    out.sort(key=lambda d: (-len(d.objections), d.deal.close_date or date.max))
+    return out
+
+
+def competitor_movement(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    since: datetime,
+    until: datetime,
+    team: str | None = None,
+    rep: str | None = None,
+) -> list[CompetitorDelta]:
+    """Competitor mentions in [since, until) against the same length before, with quotes."""
+    prev = since - (until - since)
+    i = Insight
+    conds: list[ColumnElement[bool]] = [
+        i.tenant_id == tenant_id,
+        i.kind == "competitor",
+        i.occurred_at >= prev,
+        i.occurred_at < until,
+    ]
+    if team is not None:
+        conds.append(i.team == team)
+    if rep is not None:
+        conds.append(i.rep_external_id == rep)
+    current = i.occurred_at >= since
+    rows = session.execute(
+        select(
+            i.label,
+            func.sum(case((current, 1), else_=0)),
+            func.sum(case((current, 0), else_=1)),
+            func.count(func.distinct(case((current, i.deal_external_id)))),
+        )
+        .where(*conds)
+        .group_by(i.label)
+    ).all()
+    ctx_rows = session.execute(
+        select(i.label, func.coalesce(i.context, "other"), func.count())
+        .where(*conds, current)
+        .group_by(i.label, func.coalesce(i.context, "other"))
+    ).all()
+    contexts: dict[str, dict[str, int]] = {}
+    for label, ctx, n in ctx_rows:
+        contexts.setdefault(label, {})[ctx] = int(n)
+    ranked = (
+        select(
+            i.id,
+            i.label,
+            i.conversation_id,
+            i.occurred_at,
+            i.quote,
+            i.speaker,
+            i.start_s,
+            i.end_s,
+            func.row_number()
+            .over(partition_by=i.label, order_by=(i.occurred_at.desc(), i.id.desc()))
+            .label("rn"),
+        )
+        .where(*conds, current, or_(i.speaker == "customer", i.speaker == "rep"))
+        .subquery()
+    )
+    quotes: dict[str, list[EvidenceLink]] = {}
+    for row in session.execute(select(ranked).where(ranked.c.rn <= QUOTES_PER_ITEM)):
+        quotes.setdefault(row.label, []).append(quote_link(f._quote(row)))
+    out = [
+        CompetitorDelta(
+            name=label,
+            current=int(cur or 0),
+            previous=int(pre or 0),
+            change=int(cur or 0) - int(pre or 0),
+            deals=int(deals or 0),
+            contexts=contexts.get(label, {}),
+            quotes=sorted(
+                quotes.get(label, []), key=lambda q: q.occurred_at or since, reverse=True
+            ),
+        )
+        for label, cur, pre, deals in rows
+    ]
+    out.sort(key=lambda c: (-c.current, -abs(c.change), c.name))
+    return out
+
+
+def review_data(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    since: datetime,
+    until: datetime | None = None,
+    team: str | None = None,
+    rep: str | None = None,
+    now: datetime | None = None,
+) -> ReviewData:
+    """The whole review for [since, until): closing covers the same length after until."""
+    now = now or utcnow()
+    until = until or now
+    next_review = (until + (until - since)).date()
+    t, tm, rp = tenant_id, team, rep
+    return ReviewData(
+        since=since,
+        until=until,
+        wins=wins_since(session, since=since, until=until, now=now, tenant_id=t, team=tm, rep=rp),
+        new_deals=new_deals(
+            session, since=since, until=until, now=now, tenant_id=t, team=tm, rep=rp
+        ),
+        closing=closing_before(session, before=next_review, now=now, tenant_id=t, team=tm, rep=rp),
+        stalled=stalled_deals(session, now=now, tenant_id=t, team=tm, rep=rp),
+        open_objections=open_objections_by_deal(session, now=now, tenant_id=t, team=tm, rep=rp),
+        competitors=competitor_movement(
+            session, since=since, until=until, tenant_id=t, team=tm, rep=rp
+        ),
+    )
