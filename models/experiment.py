@@ -108,6 +108,8 @@ class ConversationAdherence(Base):
     lines_total: Mapped[int] = mapped_column(Integer)
     lines_said: Mapped[int] = mapped_column(Integer)
     share: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # "1" or "0" per key line in script order, so line usage is counted in SQL with substr().
+    said_mask: Mapped[str] = mapped_column(String(64), default="")
     # [{"line", "said", "score", "quote", "utterance", "start", "end"}, ...]
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     analyzer_version: Mapped[str] = mapped_column(String(64))

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("lines_total", sa.Integer(), nullable=False),
         sa.Column("lines_said", sa.Integer(), nullable=False),
         sa.Column("share", sa.Float(), nullable=True),
+        sa.Column("said_mask", sa.String(length=64), nullable=False),
         sa.Column("evidence", JSON_TYPE, nullable=False),
         sa.Column("analyzer_version", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

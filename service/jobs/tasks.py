@@ -230,8 +230,9 @@ def load_segments(s: Session, conv_id: uuid.UUID) -> list[Segment]:
 def do_analyze(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
     """Run the analysis pipeline and the talk metrics over the stored transcript."""
     from nlp.pipeline import PipelineError
-    from nlp.registry import analyze
+    from nlp.registry import analyze, encoder_of
     from service.emails.service import email_speaker
+    from service.experiments.adherence import adherence_plan, score_adherence, store_adherence
     from service.insights.service import (
         replace_insights,
         tenant_nlp_config,
@@ -247,6 +248,8 @@ def do_analyze(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
         tenant_cfg = tenant_nlp_config(s, tenant_id=conv.tenant_id)
         email = dict((conv.meta or {}).get("email") or {})
         direction = conv.direction
+        # Playbook experiments: the variant whose key lines this call is scored against.
+        plan = adherence_plan(s, conversation=conv)
     if kind == "email":
         utterances = [Utterance(email_speaker(direction), str(email.get("new_text", "")))]  # type: ignore[arg-type]
     else:
@@ -257,12 +260,14 @@ def do_analyze(rt: Runtime, job_id: uuid.UUID, conv_id: uuid.UUID) -> None:
     except PipelineError as exc:
         # Usually a missing model (`dealsight models build`): worth retrying after the fix.
         raise TransientError("analyzer_unavailable", str(exc)) from exc
+    adherence = score_adherence(plan, doc.sentences, encoder_of(pipeline))
     metrics: dict[str, Any] = dict(doc.metrics)
     if kind == "call":
         metrics = {**call_metrics(segments, duration_s=duration).as_dict(), **metrics}
     with session_scope(rt.sessions) as s:
         job, conv = _owned(s, rt, job_id)
         replace_insights(s, conversation=conv, doc=doc, analyzer_version=pipeline.version)
+        store_adherence(s, conversation=conv, plan=plan, result=adherence)
         conv.metrics = metrics
         conv.analyzed_at = utcnow()
         _finish_and_continue(s, rt, job, conv)
