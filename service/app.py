@@ -21,6 +21,7 @@ from service.jobs.sweeper import Sweeper
 from service.settings import Settings
 from service.tenants.router import router as tenant_router
 from service.trackers.router import router as trackers_router
+from service.trends.router import router as trends_router
 from service.web.setup import install_pages
 from service.webhooks.router import router as webhooks_router
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.include_router(emails_router)
     app.include_router(tenant_router)
     app.include_router(deals_router)
+    app.include_router(trends_router)
     # The pages for people last: their HTML error handlers wrap the JSON ones above.
     install_pages(app, settings)
     return app

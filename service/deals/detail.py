@@ -150,7 +150,7 @@ def _evidence(
             i.tenant_id == tenant_id,
             i.deal_external_id == external_id,
             i.kind == kind,
-            *((i.speaker == "customer",) if kind == "objection" else ()),
+            *((i.speaker != "rep",) if kind == "objection" else ()),
         )
         .subquery()
     )
@@ -172,7 +172,7 @@ def objections(session: Session, *, tenant_id: uuid.UUID, external_id: str) -> l
                 i.tenant_id == tenant_id,
                 i.deal_external_id == external_id,
                 i.kind == "objection",
-                i.speaker == "customer",
+                i.speaker != "rep",
             )
             .group_by(i.label)
         ).all()

@@ -125,7 +125,7 @@ def objection_states(
     conds = [
         i.tenant_id == tenant_id,
         i.kind == "objection",
-        i.speaker == "customer",
+        i.speaker != "rep",
         i.deal_external_id.is_not(None),
         scope(i.deal_external_id),
     ]
@@ -162,7 +162,7 @@ def objection_states(
     again_conds = [
         other.tenant_id == tenant_id,
         other.kind == "objection",
-        other.speaker == "customer",
+        other.speaker != "rep",
         other.deal_external_id == latest.c.deal,
         other.label == latest.c.label,
         other.conversation_id != latest.c.conversation_id,
@@ -236,7 +236,7 @@ def active_competitors(
         .where(
             i.tenant_id == tenant_id,
             i.kind == "competitor",
-            i.speaker == "customer",
+            i.speaker != "rep",
             i.occurred_at >= since,
             i.context.in_(ACTIVE_COMPETITOR_CONTEXTS),
             i.deal_external_id.is_not(None),

@@ -9,7 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from models import Deal, DealStageChange, Insight
@@ -301,7 +301,7 @@ def competitor_movement(
             .over(partition_by=i.label, order_by=(i.occurred_at.desc(), i.id.desc()))
             .label("rn"),
         )
-        .where(*conds, current, or_(i.speaker == "customer", i.speaker == "rep"))
+        .where(*conds, current)
         .subquery()
     )
     quotes: dict[str, list[EvidenceLink]] = {}

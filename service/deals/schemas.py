@@ -138,7 +138,7 @@ class CompetitorOut(BaseModel):
 
     name: str
     mentions: int
-    customer_mentions: int
+    customer_mentions: int  # said by the customer (not the rep or an unknown speaker)
     contexts: dict[str, int]
     first_mentioned_at: datetime
     last_mentioned_at: datetime
