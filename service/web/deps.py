@@ -77,13 +77,14 @@ def require_viewer(request: Request) -> Viewer:
     """The page's viewer from `Authorization: Bearer <API key>` or the session cookie."""
     ctx = request.app.state.ctx
     token = bearer_token(request)
+    viewer: Viewer | None = None
     # Own short transaction, as in require_tenant: the page's queries use the request session.
+    # Nothing is raised inside it, so removing a stale session row is committed.
     with session_scope(ctx.runtime.sessions) as session:
         if token is not None:
             tenant = tenant_for_key(session, token)
-            if tenant is None:
-                raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
-            viewer = Viewer(tenant_id=tenant.id, tenant_name=tenant.name, via="api_key")
+            if tenant is not None:
+                viewer = Viewer(tenant_id=tenant.id, tenant_name=tenant.name, via="api_key")
         else:
             cookie = request.cookies.get(SESSION_COOKIE, "")
             found = (
@@ -91,18 +92,21 @@ def require_viewer(request: Request) -> Viewer:
                 if cookie
                 else None
             )
-            if found is None:
-                raise LoginRequired("sign in to see this page")
-            viewer = Viewer(
-                tenant_id=found.tenant.id,
-                tenant_name=found.tenant.name,
-                via="session",
-                user_id=found.user.id,
-                user_name=found.user.name,
-                user_email=found.user.email,
-                role=found.user.role,
-                csrf_token=found.session.csrf_token,
-            )
+            if found is not None:
+                viewer = Viewer(
+                    tenant_id=found.tenant.id,
+                    tenant_name=found.tenant.name,
+                    via="session",
+                    user_id=found.user.id,
+                    user_name=found.user.name,
+                    user_email=found.user.email,
+                    role=found.user.role,
+                    csrf_token=found.session.csrf_token,
+                )
+    if viewer is None and token is not None:
+        raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
+    if viewer is None:
+        raise LoginRequired("sign in to see this page")
     request.state.viewer = viewer
     return viewer
 
