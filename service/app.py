@@ -14,6 +14,7 @@ from service.conversations.router import router as conversations_router
 from service.deals.router import router as deals_router
 from service.emails.router import router as emails_router
 from service.errors import install_error_handlers
+from service.experiments.router import router as experiments_router
 from service.health import router as health_router
 from service.insights.router import router as insights_router
 from service.jobs.runtime import Executor, Runtime, build_runtime
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.include_router(tenant_router)
     app.include_router(deals_router)
     app.include_router(trends_router)
+    app.include_router(experiments_router)
     # The pages for people last: their HTML error handlers wrap the JSON ones above.
     install_pages(app, settings)
     return app

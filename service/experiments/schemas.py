@@ -138,3 +138,104 @@ class AssignmentOut(BaseModel):
     script: list[str]
     source: Literal["service", "crm"]
     new: bool
+
+
+class ArmOut(BaseModel):
+    """One variant's value of a metric: mean (share or average) with its 95% interval."""
+
+    variant: str
+    n: int
+    clusters: int
+    mean: float | None
+    lower: float | None
+    upper: float | None
+
+
+class IntervalOut(BaseModel):
+    """An estimate with its interval."""
+
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+
+
+class DailyPoint(BaseModel):
+    """The always-valid interval of the difference as it stood at the end of one day."""
+
+    day: str
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+
+
+class ComparisonOut(BaseModel):
+    """One variant against the control on one metric."""
+
+    variant: str
+    control: ArmOut
+    treatment: ArmOut
+    difference: IntervalOut  # fixed-horizon: Newcombe (shares) or Welch (means)
+    ratio: IntervalOut  # fixed-horizon: Katz log (shares) or delta method (means)
+    sequential: IntervalOut  # always-valid confidence sequence for the difference
+    sequential_ratio: IntervalOut
+    p_always_valid: float
+    p_fixed: float
+    p_holm: float | None
+    significant: bool
+    needed_per_variant: int | None
+    more_needed_per_variant: int | None
+    verdict: str
+    daily: list[DailyPoint]
+
+
+class MetricResultOut(BaseModel):
+    """A metric's comparisons under one analysis (intention to treat or per protocol)."""
+
+    metric: str
+    label: str
+    kind: Literal["proportion", "mean"]
+    role: Literal["primary", "secondary", "descriptive"]
+    analysis: Literal["itt", "per_protocol"]
+    unit: str
+    comparisons: list[ComparisonOut]
+
+
+class SrmOut(BaseModel):
+    """Sample-ratio-mismatch check of the units seen per variant against the weights."""
+
+    observed: dict[str, int]
+    expected: dict[str, float]
+    chi2: float
+    p_value: float
+    mismatch: bool
+    verdict: str
+
+
+class LineOut(BaseModel):
+    """A key line of a variant's script and how often reps said it."""
+
+    line: str
+    said_calls: int
+    share: float | None
+    quote: str | None
+
+
+class VariantAdherenceOut(BaseModel):
+    """Script adherence of one variant's calls."""
+
+    variant: str
+    calls_scored: int
+    mean_share: float | None
+    lines: list[LineOut]
+
+
+class ResultsOut(BaseModel):
+    """Everything /results returns."""
+
+    experiment: ExperimentOut
+    generated_at: datetime
+    days: int
+    srm: SrmOut
+    metrics: list[MetricResultOut]
+    adherence: list[VariantAdherenceOut]
+    notes: list[str]

@@ -1,0 +1,335 @@
+"""Experiment results: grouped rows from SQL in, statistics and verdicts out (numpy, no I/O)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from service.experiments.metrics import METRICS, Metric
+from service.experiments.queries import GroupRow, LineUsage
+from service.experiments.schemas import (
+    ArmOut,
+    ComparisonOut,
+    DailyPoint,
+    ExperimentOut,
+    IntervalOut,
+    LineOut,
+    MetricResultOut,
+    ResultsOut,
+    SrmOut,
+    VariantAdherenceOut,
+)
+from service.experiments.service import Loaded
+from service.experiments.stats.compare import Comparison, compare
+from service.experiments.stats.moments import Moments, cluster_moments, iid_moments
+from service.experiments.stats.sequential import boundary_factor, mixture_rho2
+from service.experiments.stats.tests_and_plans import holm, sample_ratio_mismatch
+from service.experiments.verdicts import srm_verdict, verdict
+
+ALPHA = 0.05
+MAX_DAYS = 3 * 366
+Z_POWER = 0.8416  # 80% power
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+class GroupArrays:
+    """The grouped rows as arrays, sorted by cluster and day once for every metric."""
+
+    def __init__(self, rows: Sequence[GroupRow], *, variants: list[str], start: date) -> None:
+        self.metrics = sorted({m for r in rows for m in r.stats})
+        index = {k: i for i, k in enumerate(variants)}
+        clusters: dict[str, int] = {}
+        cl = np.empty(len(rows), dtype=np.int64)
+        for i, r in enumerate(rows):
+            # A call without a rep/deal id is a cluster of its own rather than pooled.
+            key = r.cluster if r.cluster is not None else f"\x00{i}"
+            cl[i] = clusters.setdefault(key, len(clusters))
+        self.clustered = any(r.cluster is not None for r in rows)
+        day = np.array([(r.day - start).days for r in rows], dtype=np.int64)
+        self.day = np.clip(day, 0, MAX_DAYS - 1)
+        self.n_days = int(self.day.max()) + 1 if len(rows) else 1
+        self.variant = np.array([index[r.variant] for r in rows], dtype=np.int64)
+        self.adherent = np.array([r.adherent for r in rows], dtype=bool)
+        self.cluster = cl
+        self.stats = {
+            m: np.array([r.stats.get(m, (0.0, 0.0, 0.0)) for r in rows], dtype=np.float64).reshape(
+                -1, 3
+            )
+            for m in self.metrics
+        }
+
+    def moments(self, metric: str, variant: int, *, per_protocol: bool, n_days: int) -> Moments:
+        """Cumulative daily moments of one metric for one variant."""
+        mask = self.variant == variant
+        if per_protocol:
+            mask &= self.adherent
+        s = self.stats[metric][mask]
+        if not self.clustered:
+            return iid_moments(self.day[mask], s[:, 0], s[:, 1], s[:, 2], n_days)
+        return cluster_moments(self.cluster[mask], self.day[mask], s[:, 0], s[:, 1], n_days)
+
+
+def sequential_n_per_arm(
+    sd: float, effect: float, *, rho2: float, per_unit: float, power_z: float = Z_POWER
+) -> float:
+    """Calls per variant for the always-valid interval to exclude zero with 80% power."""
+    if not (math.isfinite(sd) and sd > 0 and effect > 0):
+        return math.inf
+    n = np.geomspace(10, 1e9, 800)
+    se = sd * np.sqrt(2.0 / n)
+    factor = boundary_factor(2.0 * n / max(per_unit, 1.0), rho2, alpha=ALPHA)
+    ok = se * (factor + power_z) <= effect
+    return float(n[np.argmax(ok)]) if ok.any() else math.inf
+
+
+def _effect(metric: Metric, loaded: Loaded) -> float:
+    exp = loaded.experiment
+    if exp.minimum_effect is not None and metric.name == exp.primary_metric:
+        # Given in the metric's display unit (points for shares).
+        return exp.minimum_effect / metric.scale
+    return metric.effect
+
+
+def _needed(
+    metric: Metric, comp: Comparison, control: Moments, *, rho2: float, effect: float
+) -> tuple[int | None, int | None]:
+    last = control.at(control.n.shape[-1] - 1)
+    n = float(last.n[-1])
+    var = float(last.variance()[-1])
+    if not (n > 1 and math.isfinite(var)):
+        return None, None
+    per_unit = n / max(float(last.k[-1]), 1.0)
+    sd = math.sqrt(var * n)
+    if metric.kind == "proportion":
+        p = comp.control.mean
+        # Before the first event the observed variance is zero: plan with the binomial one.
+        sd = max(sd, math.sqrt(max(p * (1 - p), 0.05 * 0.95)))
+    need = sequential_n_per_arm(sd, effect, rho2=rho2, per_unit=per_unit)
+    if not math.isfinite(need):
+        return None, None
+    have = min(comp.control.n, comp.treatment.n)
+    return int(math.ceil(need)), max(0, int(math.ceil(need)) - have)
+
+
+def _arm(c: Comparison, which: str, key: str) -> ArmOut:
+    a = c.control if which == "control" else c.treatment
+    return ArmOut(
+        variant=key,
+        n=a.n,
+        clusters=a.clusters,
+        mean=_num(a.mean),
+        lower=_num(a.lower),
+        upper=_num(a.upper),
+    )
+
+
+def _iv(t: tuple[float, ...]) -> IntervalOut:
+    if len(t) == 3:
+        return IntervalOut(estimate=_num(t[0]), lower=_num(t[1]), upper=_num(t[2]))
+    return IntervalOut(estimate=None, lower=_num(t[0]), upper=_num(t[1]))
+
+
+def _daily(c: Comparison, start: date) -> list[DailyPoint]:
+    return [
+        DailyPoint(
+            day=(start + timedelta(days=i)).isoformat(),
+            estimate=_num(float(c.daily_diff[i])),
+            lower=_num(float(c.daily_lower[i])),
+            upper=_num(float(c.daily_upper[i])),
+        )
+        for i in range(c.daily_diff.shape[-1])
+    ]
+
+
+def build_results(
+    loaded: Loaded,
+    *,
+    experiment: ExperimentOut,
+    conversation_rows: Sequence[GroupRow],
+    deal_rows: Sequence[GroupRow],
+    units: dict[str, int],
+    usage: dict[str, LineUsage],
+    now: datetime,
+) -> ResultsOut:
+    """Statistics for every chosen metric and treatment variant, Holm within each family."""
+    exp = loaded.experiment
+    keys = [v.key for v in loaded.variants]
+    control = keys.index(loaded.control.key)
+    start = exp.started_at.date()
+    today = max(start, now.date())
+    n_days = min((today - start).days + 1, MAX_DAYS)
+    conv = GroupArrays(conversation_rows, variants=keys, start=start)
+    deals = GroupArrays(deal_rows, variants=keys, start=start)
+    rho2 = mixture_rho2(2.0 * exp.planned_units_per_variant, alpha=ALPHA)
+    roles: list[tuple[str, str]] = [(exp.primary_metric, "primary")]
+    roles += [(m, "secondary") for m in exp.secondary_metrics]
+    if "adherence" not in [m for m, _ in roles]:
+        roles.append(("adherence", "descriptive"))
+
+    results: list[MetricResultOut] = []
+    pending: dict[str, list[tuple[MetricResultOut, int, Comparison, Metric, float]]] = {
+        "primary": [],
+        "secondary": [],
+        "descriptive": [],
+    }
+    for name, role in roles:
+        metric = METRICS[name]
+        arrays = deals if metric.level == "deal" else conv
+        analyses = (
+            ["itt"] if metric.level == "deal" or name == "adherence" else ["itt", "per_protocol"]
+        )
+        for analysis in analyses:
+            out = MetricResultOut(
+                metric=name,
+                label=metric.label,
+                kind=metric.kind,
+                role=role,  # type: ignore[arg-type]
+                analysis=analysis,  # type: ignore[arg-type]
+                unit=metric.unit,
+                comparisons=[],
+            )
+            results.append(out)
+            if name not in arrays.stats:
+                arrays.stats[name] = np.zeros((len(arrays.variant), 3))
+            pp = analysis == "per_protocol"
+            mc = arrays.moments(name, control, per_protocol=pp, n_days=n_days)
+            for vi in range(len(keys)):
+                if vi == control:
+                    continue
+                mt = arrays.moments(name, vi, per_protocol=pp, n_days=n_days)
+                effect = _effect(metric, loaded)
+                comp = compare(
+                    mc,
+                    mt,
+                    kind=metric.kind,
+                    clustered=arrays.clustered,
+                    rho2=rho2,
+                    effect=effect,
+                    alpha=ALPHA,
+                )
+                # Only the intention-to-treat analysis is tested; per protocol is shown beside it.
+                family = role if analysis == "itt" else "descriptive"
+                pending[family].append((out, vi, comp, metric, effect))
+
+    for family, items in pending.items():
+        if family == "descriptive":
+            adjusted: list[float | None] = [None] * len(items)
+            rejected = [False] * len(items)
+        else:
+            adj, rejected = holm([c.p_always_valid for _, _, c, _, _ in items], alpha=ALPHA)
+            adjusted = list(adj)
+        for (out, vi, comp, metric, effect), p_holm, sig in zip(
+            items, adjusted, rejected, strict=True
+        ):
+            mc_key = keys[control]
+            needed, more = _needed(
+                metric,
+                comp,
+                conv.moments(metric.name, control, per_protocol=False, n_days=n_days)
+                if metric.level == "conversation"
+                else deals.moments(metric.name, control, per_protocol=False, n_days=n_days),
+                rho2=rho2,
+                effect=effect,
+            )
+            text = verdict(
+                metric=metric,
+                variant=keys[vi],
+                comp=comp,
+                significant=sig,
+                corrected=len(items) if family == "secondary" else 1,
+                more_needed=more,
+                effect=effect,
+            )
+            if out.analysis == "per_protocol":
+                text = "Per protocol (adherent calls only, not randomised; for context): " + text
+            elif family == "descriptive":
+                text = "Descriptive (not tested): " + text
+            out.comparisons.append(
+                ComparisonOut(
+                    variant=keys[vi],
+                    control=_arm(comp, "control", mc_key),
+                    treatment=_arm(comp, "treatment", keys[vi]),
+                    difference=_iv(comp.diff),
+                    ratio=_iv(comp.ratio),
+                    sequential=IntervalOut(
+                        estimate=_num(comp.diff[0]),
+                        lower=_num(comp.sequence[0]),
+                        upper=_num(comp.sequence[1]),
+                    ),
+                    sequential_ratio=IntervalOut(
+                        estimate=_num(comp.ratio[0]),
+                        lower=_num(comp.sequence_ratio[0]),
+                        upper=_num(comp.sequence_ratio[1]),
+                    ),
+                    p_always_valid=comp.p_always_valid,
+                    p_fixed=comp.p_fixed,
+                    p_holm=p_holm,
+                    significant=sig,
+                    needed_per_variant=needed,
+                    more_needed_per_variant=more,
+                    verdict=text,
+                    daily=_daily(comp, start),
+                )
+            )
+
+    srm = sample_ratio_mismatch(
+        [units.get(k, 0) for k in keys], [v.weight for v in loaded.variants]
+    )
+    observed = {k: units.get(k, 0) for k in keys}
+    notes = [
+        "Verdicts use always-valid 95% intervals (confidence sequences): opening this page every "
+        "day does not raise the false-positive rate.",
+        "Intention to treat: every call of a variant counts, whatever the rep said. Per protocol "
+        "(adherent calls only) is shown for context; it is not randomised and can be biased.",
+    ]
+    if conv.clustered:
+        notes.append(
+            f"Randomised by {exp.unit}: intervals treat calls of one {exp.unit} as correlated "
+            "(cluster-robust variance)."
+        )
+    return ResultsOut(
+        experiment=experiment,
+        generated_at=now,
+        days=n_days,
+        srm=SrmOut(
+            observed=observed,
+            expected=dict(zip(keys, srm.expected, strict=True)),
+            chi2=srm.chi2,
+            p_value=srm.p_value,
+            mismatch=srm.mismatch,
+            verdict=srm_verdict(srm.mismatch, srm.p_value, observed),
+        ),
+        metrics=results,
+        adherence=_adherence(loaded, usage),
+        notes=notes,
+    )
+
+
+def _adherence(loaded: Loaded, usage: dict[str, LineUsage]) -> list[VariantAdherenceOut]:
+    out = []
+    for v in loaded.variants:
+        u = usage.get(v.key)
+        lines = [
+            LineOut(
+                line=line,
+                said_calls=u.said[i] if u else 0,
+                share=(u.said[i] / u.calls) if u and u.calls else None,
+                quote=u.quotes[i] if u else None,
+            )
+            for i, line in enumerate(v.script)
+        ]
+        out.append(
+            VariantAdherenceOut(
+                variant=v.key,
+                calls_scored=u.calls if u else 0,
+                mean_share=u.mean_share if u else None,
+                lines=lines,
+            )
+        )
+    return out
