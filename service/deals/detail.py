@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import Float, String, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from models import Conversation, Deal, DealStageChange, Insight
@@ -23,6 +23,9 @@ from service.deals.schemas import (
     TimelineItem,
 )
 from service.deals.service import board_facts, get_deal, summary, talk_calls, tenant_risk
+
+# A literal, not a bind parameter: PostgreSQL must see one expression in SELECT and GROUP BY.
+OTHER = literal_column("'other'", String)
 
 EVIDENCE_PER_ITEM = 20
 
@@ -212,14 +215,14 @@ def competitors(
     rows = session.execute(
         select(
             i.label,
-            func.coalesce(i.context, "other"),
+            func.coalesce(i.context, OTHER),
             func.count(),
             func.sum(case((i.speaker == "customer", 1), else_=0)),
             func.min(i.occurred_at),
             func.max(i.occurred_at),
         )
         .where(i.tenant_id == tenant_id, i.deal_external_id == external_id, i.kind == "competitor")
-        .group_by(i.label, func.coalesce(i.context, "other"))
+        .group_by(i.label, func.coalesce(i.context, OTHER))
     ).all()
     quotes = _evidence(session, tenant_id=tenant_id, external_id=external_id, kind="competitor")
     by_name: dict[str, CompetitorOut] = {}

@@ -9,7 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, String, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from models import Deal, DealStageChange, Insight
@@ -18,6 +18,9 @@ from service.deals import facts as f
 from service.deals.risk import quote_link
 from service.deals.schemas import DealFilters, DealSummary, EvidenceLink
 from service.deals.service import filter_conditions, summaries, tenant_risk
+
+# A literal, not a bind parameter: PostgreSQL must see one expression in SELECT and GROUP BY.
+OTHER = literal_column("'other'", String)
 
 QUOTES_PER_ITEM = 3
 
@@ -280,9 +283,9 @@ def competitor_movement(
         .group_by(i.label)
     ).all()
     ctx_rows = session.execute(
-        select(i.label, func.coalesce(i.context, "other"), func.count())
+        select(i.label, func.coalesce(i.context, OTHER), func.count())
         .where(*conds, current)
-        .group_by(i.label, func.coalesce(i.context, "other"))
+        .group_by(i.label, func.coalesce(i.context, OTHER))
     ).all()
     contexts: dict[str, dict[str, int]] = {}
     for label, ctx, n in ctx_rows:

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from models import Conversation, Deal, Insight
 from service.trends.params import Interval, TrendFilters
 
+# A literal, not a bind parameter: PostgreSQL must see one expression in SELECT and GROUP BY.
+OTHER = literal_column("'other'", String)
+
 _SQLITE_BUCKET: dict[str, tuple[str, str, str | None]] = {
     "day": ("strftime", "'%Y-%m-%d'", None),
     "week": ("date", "'weekday 0'", "'-6 days'"),  # the Monday on or before the day
@@ -74,7 +77,7 @@ def insight_counts(
     i = Insight
     dialect = session.get_bind().dialect.name
     bucket = bucket_expr(dialect, i.occurred_at, f.interval).label("bucket")
-    context = func.coalesce(i.context, "other") if by_context else literal_column("NULL")
+    context = func.coalesce(i.context, OTHER) if by_context else literal_column("NULL")
     cols = [bucket, i.label, context.label("context")]
     group = [bucket, i.label] + ([context] if by_context else [])
     q = (
