@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,6 +80,7 @@ def post_email(
     """Post an email through /v1/emails (the real analysis path); its conversation id."""
     buyer, seller = "chris@buyer.example", "dana@seller.example"
     body: dict[str, Any] = {
+        "external_id": f"mail-{uuid.uuid4().hex[:12]}",
         "deal": {"external_id": deal},
         "rep": {"external_id": rep, **({"team": team} if team else {})},
         "from": buyer if inbound else seller,
