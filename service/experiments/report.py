@@ -247,6 +247,8 @@ def build_results(
                 effect=effect,
             )
             if out.analysis == "per_protocol":
+                if comp.control.n == 0 and comp.treatment.n == 0:
+                    text = "no adherent calls yet (adherence is scored against the key lines)."
                 text = "Per protocol (adherent calls only, not randomised; for context): " + text
             elif family == "descriptive":
                 text = "Descriptive (not tested): " + text
