@@ -14,6 +14,7 @@ from service.conversations.router import router as conversations_router
 from service.deals.router import router as deals_router
 from service.emails.router import router as emails_router
 from service.errors import install_error_handlers
+from service.experiments.pages import router as experiment_pages_router
 from service.experiments.router import router as experiments_router
 from service.health import router as health_router
 from service.insights.router import router as insights_router
@@ -23,7 +24,7 @@ from service.settings import Settings
 from service.tenants.router import router as tenant_router
 from service.trackers.router import router as trackers_router
 from service.trends.router import router as trends_router
-from service.web.setup import install_pages
+from service.web.setup import add_nav, install_pages
 from service.webhooks.router import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -94,5 +95,6 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.include_router(trends_router)
     app.include_router(experiments_router)
     # The pages for people last: their HTML error handlers wrap the JSON ones above.
-    install_pages(app, settings)
+    install_pages(app, settings, routers=(experiment_pages_router,))
+    add_nav(app, "Experiments", "/experiments")
     return app
