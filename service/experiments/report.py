@@ -41,7 +41,10 @@ def _num(x: float) -> float | None:
 class GroupArrays:
     """The grouped rows as arrays, sorted by cluster and day once for every metric."""
 
-    def __init__(self, rows: Sequence[GroupRow], *, variants: list[str], start: date) -> None:
+    def __init__(
+        self, rows: Sequence[GroupRow], *, variants: list[str], scripted: set[int], start: date
+    ) -> None:
+        self.scripted = scripted
         self.metrics = sorted({m for r in rows for m in r.stats})
         index = {k: i for i, k in enumerate(variants)}
         clusters: dict[str, int] = {}
@@ -67,7 +70,9 @@ class GroupArrays:
     def moments(self, metric: str, variant: int, *, per_protocol: bool, n_days: int) -> Moments:
         """Cumulative daily moments of one metric for one variant."""
         mask = self.variant == variant
-        if per_protocol:
+        # A variant without key lines (often the control) has nothing to adhere to: per protocol
+        # keeps all its calls.
+        if per_protocol and variant in self.scripted:
             mask &= self.adherent
         s = self.stats[metric][mask]
         if not self.clustered:
@@ -164,8 +169,9 @@ def build_results(
     start = exp.started_at.date()
     today = max(start, now.date())
     n_days = min((today - start).days + 1, MAX_DAYS)
-    conv = GroupArrays(conversation_rows, variants=keys, start=start)
-    deals = GroupArrays(deal_rows, variants=keys, start=start)
+    scripted = {i for i, v in enumerate(loaded.variants) if v.script}
+    conv = GroupArrays(conversation_rows, variants=keys, scripted=scripted, start=start)
+    deals = GroupArrays(deal_rows, variants=keys, scripted=scripted, start=start)
     rho2 = mixture_rho2(2.0 * exp.planned_units_per_variant, alpha=ALPHA)
     roles: list[tuple[str, str]] = [(exp.primary_metric, "primary")]
     roles += [(m, "secondary") for m in exp.secondary_metrics]
