@@ -38,7 +38,7 @@ def _layout(title: str, x_title: str, y_title: str, barmode: str | None) -> dict
             "rangemode": "tozero",
             "automargin": True,
         },
-        "legend": {"orientation": "h", "y": -0.25},
+        "legend": {"orientation": "h", "y": -0.18, "yanchor": "top"},
         "hovermode": "closest",
     }
     if barmode:
@@ -79,6 +79,35 @@ def figure(
         "data": data,
         "layout": _layout(title, x_title, y_title, barmode if kind == "bar" else None),
     }
+
+
+def reference_line(fig: dict[str, Any], *, y: float, label: str) -> dict[str, Any]:
+    """Add a dotted horizontal line across the plot (a limit or a target) with its label."""
+    layout = fig["layout"]
+    layout.setdefault("shapes", []).append(
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": y,
+            "y1": y,
+            "line": {"color": "#D55E00", "width": 1.5, "dash": "dot"},
+        }
+    )
+    layout.setdefault("annotations", []).append(
+        {
+            "xref": "paper",
+            "x": 1,
+            "y": y,
+            "text": label,
+            "showarrow": False,
+            "xanchor": "right",
+            "yanchor": "bottom",
+            "font": {"color": "#D55E00", "size": 11},
+        }
+    )
+    return fig
 
 
 def chart_html(fig: dict[str, Any], *, label: str) -> Markup:

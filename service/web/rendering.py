@@ -12,6 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from service.web.pages.links import evidence_list_url, evidence_url, quote_url
+
 # Pages only load our own scripts and styles; Plotly sets inline styles on the chart elements.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -81,7 +83,12 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(clock=clock, day=day, when=when, money=money, pct=pct)
-    env.globals.update(query=query)
+    env.globals.update(
+        query=query,
+        quote_url=quote_url,
+        evidence_url=evidence_url,
+        evidence_list_url=evidence_list_url,
+    )
     return env
 
 

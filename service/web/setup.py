@@ -34,6 +34,8 @@ def install_pages(app: FastAPI, settings: Settings, routers: tuple[APIRouter, ..
     """Serve the pages; call after install_error_handlers and the API routers."""
     from service.web.pages.audio import router as audio_router
     from service.web.pages.conversations import router as conversation_router
+    from service.web.pages.deals import router as deals_router
+    from service.web.pages.review import router as review_router
 
     app.state.web_assets = load_assets()
     app.state.web_throttle = LoginThrottle(
@@ -43,6 +45,8 @@ def install_pages(app: FastAPI, settings: Settings, routers: tuple[APIRouter, ..
     for router in (
         assets_router,
         login_router,
+        review_router,
+        deals_router,
         conversation_router,
         audio_router,
         *routers,
