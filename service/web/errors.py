@@ -8,6 +8,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import ServiceError
@@ -98,6 +100,12 @@ def install_page_errors(app: FastAPI) -> None:
         detail = {404: "There is nothing at this address."}.get(exc.status_code, str(exc.detail))
         return error_page(request, exc.status_code, detail, "http_error")
 
+    def database_busy(request: Request, exc: Exception) -> Response:
+        detail = "The database is busy or unreachable. Try again in a few seconds."
+        return error_page(request, 503, detail, "database_unavailable")
+
+    wrap(OperationalError, database_busy)
+    wrap(SQLAlchemyTimeoutError, database_busy)
     wrap(ServiceError, service_error)
     wrap(RequestValidationError, validation_error)
     wrap(StarletteHTTPException, http_error)
