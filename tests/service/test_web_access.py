@@ -232,3 +232,19 @@ def test_charts_carry_their_evidence_links() -> None:
     payload = html.split('data-figure="')[1].split('"></div>')[0]
     decoded = json.loads(unescape(payload))
     assert decoded["data"][0]["customdata"] == ["/evidence?kind=objection"]
+
+
+def test_roles_admit_their_people_and_admins() -> None:
+    from service.web.deps import Forbidden, Viewer, require_role
+
+    check = require_role("enablement")
+    tid = uuid.uuid4()
+    for role, allowed in (("enablement", True), ("admin", True), ("manager", False)):
+        viewer = Viewer(tenant_id=tid, tenant_name="Acme", via="session", role=role)
+        if allowed:
+            assert check(viewer) is viewer
+        else:
+            with pytest.raises(Forbidden):
+                check(viewer)
+    # A script with the tenant's API key acts as the tenant's admin.
+    assert check(Viewer(tenant_id=tid, tenant_name="Acme", via="api_key")).via == "api_key"
