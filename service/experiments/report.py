@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
 from service.experiments.metrics import METRICS, Metric
-from service.experiments.queries import GroupRow, LineUsage
+from service.experiments.queries import Groups, LineUsage
 from service.experiments.schemas import (
     ArmOut,
     ComparisonOut,
@@ -42,30 +41,24 @@ class GroupArrays:
     """The grouped rows as arrays, sorted by cluster and day once for every metric."""
 
     def __init__(
-        self, rows: Sequence[GroupRow], *, variants: list[str], scripted: set[int], start: date
+        self, groups: Groups, *, variants: list[str], scripted: set[int], start: date
     ) -> None:
         self.scripted = scripted
-        self.metrics = sorted({m for r in rows for m in r.stats})
+        self.metrics = sorted(groups.stats)
         index = {k: i for i, k in enumerate(variants)}
         clusters: dict[str, int] = {}
-        cl = np.empty(len(rows), dtype=np.int64)
-        for i, r in enumerate(rows):
+        cl = np.empty(len(groups), dtype=np.int64)
+        for i, c in enumerate(groups.cluster):
             # A call without a rep/deal id is a cluster of its own rather than pooled.
-            key = r.cluster if r.cluster is not None else f"\x00{i}"
-            cl[i] = clusters.setdefault(key, len(clusters))
-        self.clustered = any(r.cluster is not None for r in rows)
-        day = np.array([(r.day - start).days for r in rows], dtype=np.int64)
+            cl[i] = clusters.setdefault(c if c is not None else f"\x00{i}", len(clusters))
+        self.clustered = any(c is not None for c in groups.cluster)
+        offsets = {d: (d - start).days for d in set(groups.day)}
+        day = np.array([offsets[d] for d in groups.day], dtype=np.int64)
         self.day = np.clip(day, 0, MAX_DAYS - 1)
-        self.n_days = int(self.day.max()) + 1 if len(rows) else 1
-        self.variant = np.array([index[r.variant] for r in rows], dtype=np.int64)
-        self.adherent = np.array([r.adherent for r in rows], dtype=bool)
+        self.variant = np.array([index[v] for v in groups.variant], dtype=np.int64)
+        self.adherent = groups.adherent
         self.cluster = cl
-        self.stats = {
-            m: np.array([r.stats.get(m, (0.0, 0.0, 0.0)) for r in rows], dtype=np.float64).reshape(
-                -1, 3
-            )
-            for m in self.metrics
-        }
+        self.stats = dict(groups.stats)
 
     def moments(self, metric: str, variant: int, *, per_protocol: bool, n_days: int) -> Moments:
         """Cumulative daily moments of one metric for one variant."""
@@ -156,8 +149,8 @@ def build_results(
     loaded: Loaded,
     *,
     experiment: ExperimentOut,
-    conversation_rows: Sequence[GroupRow],
-    deal_rows: Sequence[GroupRow],
+    conversation_rows: Groups,
+    deal_rows: Groups,
     units: dict[str, int],
     usage: dict[str, LineUsage],
     now: datetime,

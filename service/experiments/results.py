@@ -8,10 +8,12 @@ import io
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from service.experiments.metrics import METRICS
 from service.experiments.queries import (
     conversation_groups,
     deal_groups,
     line_usage,
+    no_groups,
     units_per_variant,
 )
 from service.experiments.report import build_results
@@ -21,12 +23,16 @@ from service.experiments.service import Loaded, experiment_out
 
 def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
     """Every metric of the experiment compared with the control, as of now."""
-    wanted = {loaded.experiment.primary_metric, *loaded.experiment.secondary_metrics}
-    deals = deal_groups(session, loaded=loaded) if "won_rate" in wanted else []
+    exp = loaded.experiment
+    wanted = [exp.primary_metric, *exp.secondary_metrics]
+    per_call = [
+        m for m in dict.fromkeys([*wanted, "adherence"]) if METRICS[m].level == "conversation"
+    ]
+    deals = deal_groups(session, loaded=loaded) if "won_rate" in wanted else no_groups(["won_rate"])
     return build_results(
         loaded,
         experiment=experiment_out(loaded),
-        conversation_rows=conversation_groups(session, loaded=loaded),
+        conversation_rows=conversation_groups(session, loaded=loaded, metrics=per_call),
         deal_rows=deals,
         units=units_per_variant(session, loaded=loaded),
         usage=line_usage(session, loaded=loaded),
