@@ -118,7 +118,7 @@ def main() -> None:
     backend = "postgresql" if args.database_url else "sqlite"
     print(f"experiment results over {args.calls:,} conversations ({backend})")
     print(f"machine: {info['nproc']} CPU ({info['cpu']}), load {info['loadavg_1m_at_start']}")
-    print(f"{'randomised by':<16}{'groups':>9}{'median s':>11}{'max s':>9}")
+    print(f"{'randomised by':<16}{'calls':>9}{'median s':>11}{'max s':>9}")
     for unit in UNITS:
         f = figures[unit]
         print(f"{unit:<16}{f['calls']:>9}{f['median_s']:>11.3f}{f['max_s']:>9.3f}")
