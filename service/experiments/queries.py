@@ -74,14 +74,15 @@ def _columns(rows: Sequence[Any], names: list[str], *, squares: bool = True) -> 
         empty = np.zeros((0, 3))
         return Groups([], [], [], np.zeros(0, dtype=bool), {n: empty for n in names})
     cols = list(zip(*rows, strict=True))
-    days: dict[Any, date] = {}
-    day = [days.setdefault(d, _as_date(d)) for d in cols[2]]
+    days = {d: _as_date(d) for d in set(cols[2])}
+    day = [days[d] for d in cols[2]]
     # None (a SUM over no values) becomes NaN, then zero: no observations, nothing summed.
     values = np.nan_to_num(np.array(cols[4:], dtype=np.float64))
     width = 3 if squares else 2
     stats = {}
     for i, name in enumerate(names):
         block = values[width * i : width * i + width].T
+        # Without squares the sum stands in: exact for yes/no metrics, unused when clustered.
         stats[name] = block if squares else np.column_stack([block, block[:, 1]])
     return Groups(
         [str(v) for v in cols[0]],
@@ -220,10 +221,15 @@ def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[s
     # Materialised once: otherwise each metric's JSON extraction runs again for its count, sum
     # and sum of squares (SQLite and PostgreSQL both inline a plain subquery).
     sub = base.cte("call_values").prefix_with("MATERIALIZED")
+    # Clustered variances come from per-cluster sums, so sums of squares are only needed when
+    # each call is its own unit.
+    squares = exp.unit == "conversation"
     aggregates = []
     for i in range(len(values)):
         col = sub.c[f"m{i}"]
-        aggregates += [func.count(col), func.sum(col), func.sum(col * col)]
+        aggregates += [func.count(col), func.sum(col)]
+        if squares:
+            aggregates.append(func.sum(col * col))
     keys = [v.key for v in loaded.variants]
     stmt = (
         select(sub.c.variant, sub.c.cluster, sub.c.day, sub.c.adherent, *aggregates)
@@ -231,7 +237,7 @@ def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[s
         .group_by(sub.c.variant, sub.c.cluster, sub.c.day, sub.c.adherent)
     )
     # Core execution on the session's connection: no ORM row processing for many groups.
-    return _columns(session.connection().execute(stmt).all(), list(values))
+    return _columns(session.connection().execute(stmt).all(), list(values), squares=squares)
 
 
 def deal_groups(session: Session, *, loaded: Loaded) -> Groups:
@@ -295,7 +301,7 @@ def units_per_variant(session: Session, *, loaded: Loaded) -> dict[str, int]:
         ExperimentExposure.unit_id.label("unit"), ExperimentExposure.variant_key.label("variant")
     ).where(ExperimentExposure.experiment_id == exp.id)
     from_crm = select(unit_col.label("unit"), Conversation.playbook_variant.label("variant")).where(
-        Conversation.tenant_id == exp.tenant_id,
+        whole_tenant(exp.tenant_id, session.get_bind().dialect.name),
         Conversation.playbook_experiment == exp.key,
         unit_col.is_not(None),
         Conversation.occurred_at >= exp.started_at,
