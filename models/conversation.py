@@ -47,8 +47,15 @@ class Conversation(Base):
         Index("ix_conversation_tenant_status_occurred", "tenant_id", "status", "occurred_at"),
         Index("ix_conversation_tenant_team_occurred", "tenant_id", "team", "occurred_at"),
         Index("ix_conversation_tenant_rep_occurred", "tenant_id", "rep_external_id", "occurred_at"),
+        # Covering for the per-deal facts (counts, last contact, last rep touch, recent calls).
         Index(
-            "ix_conversation_tenant_deal_occurred", "tenant_id", "deal_external_id", "occurred_at"
+            "ix_conversation_tenant_deal_occurred",
+            "tenant_id",
+            "deal_external_id",
+            "occurred_at",
+            "kind",
+            "direction",
+            "status",
         ),
     )
 

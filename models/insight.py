@@ -31,6 +31,16 @@ class Insight(Base):
         # Trends and evidence: per tenant, kind and label over time.
         Index("ix_insight_tenant_kind_label_occurred", "tenant_id", "kind", "label", "occurred_at"),
         Index("ix_insight_tenant_deal", "tenant_id", "deal_external_id"),
+        # Per-deal objection and competitor facts, grouped by label (covering).
+        Index(
+            "ix_insight_tenant_deal_kind_label",
+            "tenant_id",
+            "deal_external_id",
+            "kind",
+            "label",
+            "occurred_at",
+            "speaker",
+        ),
         # Trends over all categories, and filtered by team or rep (label last: covering).
         Index("ix_insight_tenant_kind_occurred_label", "tenant_id", "kind", "occurred_at", "label"),
         Index("ix_insight_tenant_kind_team_occurred", "tenant_id", "kind", "team", "occurred_at"),

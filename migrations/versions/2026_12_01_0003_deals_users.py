@@ -142,7 +142,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
             "ix_conversation_tenant_deal_occurred",
-            ["tenant_id", "deal_external_id", "occurred_at"],
+            ["tenant_id", "deal_external_id", "occurred_at", "kind", "direction", "status"],
             unique=False,
         )
         batch_op.create_index(
@@ -171,6 +171,11 @@ def upgrade() -> None:
     with op.batch_alter_table("insight", schema=None) as batch_op:
         batch_op.add_column(sa.Column("team", sa.String(length=200), nullable=True))
         batch_op.create_index(
+            "ix_insight_tenant_deal_kind_label",
+            ["tenant_id", "deal_external_id", "kind", "label", "occurred_at", "speaker"],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_insight_tenant_kind_occurred_label",
             ["tenant_id", "kind", "occurred_at", "label"],
             unique=False,
@@ -190,6 +195,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("insight", schema=None) as batch_op:
         batch_op.drop_index("ix_insight_tenant_kind_team_occurred")
+        batch_op.drop_index("ix_insight_tenant_deal_kind_label")
         batch_op.drop_index("ix_insight_tenant_kind_rep_occurred")
         batch_op.drop_index("ix_insight_tenant_kind_occurred_label")
         batch_op.drop_column("team")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Float, String, case, cast, func, literal_column, select
@@ -41,12 +41,16 @@ def deal_detail(
     now = now or utcnow()
     deal = get_deal(session, tenant_id=tenant_id, deal_id=deal_id)
     cfg = tenant_risk(session, tenant_id=tenant_id)
-    scope = f.one_deal(deal.external_id)
-    base = board_facts(session, tenant_id=tenant_id, scope=scope, cfg=cfg, now=now).get(
-        deal.external_id, DealFacts()
-    )
+    one = [deal.external_id]
+    open_one = one if deal.status == "open" else []
+    base = board_facts(
+        session, tenant_id=tenant_id, deals=one, open_deals=open_one, cfg=cfg, now=now
+    ).get(deal.external_id, DealFacts())
     calls = talk_calls(
-        session, tenant_id=tenant_id, external_id=deal.external_id, calls=cfg.talk_ratio_calls
+        session,
+        tenant_id=tenant_id,
+        external_id=deal.external_id,
+        since=now - timedelta(days=cfg.talk_ratio_days),
     )
     facts = DealFacts(
         contact=base.contact,
@@ -181,7 +185,7 @@ def objections(session: Session, *, tenant_id: uuid.UUID, external_id: str) -> l
         ).all()
     )
     states = f.objection_states(
-        session, tenant_id=tenant_id, scope=f.one_deal(external_id), since=None, categories=None
+        session, tenant_id=tenant_id, deals=[external_id], since=None, categories=None
     ).get(external_id, [])
     quotes = _evidence(session, tenant_id=tenant_id, external_id=external_id, kind="objection")
     out: list[ObjectionOut] = []

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, and_, case, cast, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from models import Conversation, Insight, TranscriptSegment
 from service.deals.settings import ACTIVE_COMPETITOR_CONTEXTS
 
-# Restricts a deal_external_id column to the deals in question (one deal, or a filtered board).
-Scope = Callable[[Any], ColumnElement[bool]]
+# Deals go into IN lists in chunks: well under every database's bind-parameter limit.
+CHUNK = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +56,13 @@ class CompetitorFact:
 
 @dataclass(frozen=True, slots=True)
 class ContactFact:
-    """How many conversations a deal has and when the customer was last in touch."""
+    """How many conversations a deal has, when the customer and the rep were last in touch."""
 
     conversations: int
+    last_at: datetime | None
     last_contact_at: datetime | None
-    last_contact_id: uuid.UUID | None
+    last_rep_at: datetime | None
+    last_contact_id: uuid.UUID | None = None
 
 
 def _quote(row: object) -> Quote:
@@ -76,226 +78,257 @@ def _quote(row: object) -> Quote:
     )
 
 
-def contacts(session: Session, *, tenant_id: uuid.UUID, scope: Scope) -> dict[str, ContactFact]:
-    """Conversation counts and the last customer contact (a call, or an inbound email)."""
+def chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    """External ids in IN-list sized pieces."""
+    unique = sorted(set(ids))
+    for k in range(0, len(unique), CHUNK):
+        yield unique[k : k + CHUNK]
+
+
+def contacts(
+    session: Session, *, tenant_id: uuid.UUID, deals: Sequence[str]
+) -> dict[str, ContactFact]:
+    """Per deal: conversations, the last one, the last customer contact and the last rep touch.
+
+    Customer contact is a call or an inbound email; a rep touch is a call or an outbound email.
+    One grouped pass over the covering (tenant, deal, occurred_at, kind, direction) index.
+    """
     c = Conversation
     contact = or_(c.kind == "call", c.direction == "inbound")
-    ranked = (
-        select(
-            c.deal_external_id.label("deal"),
-            c.id,
-            c.occurred_at,
-            func.count().over(partition_by=c.deal_external_id).label("n"),
-            func.row_number()
-            .over(
-                partition_by=c.deal_external_id,
-                order_by=(case((contact, 0), else_=1), c.occurred_at.desc(), c.id),
-            )
-            .label("rn"),
-            case((contact, 1), else_=0).label("is_contact"),
-        )
-        .where(c.tenant_id == tenant_id, c.deal_external_id.is_not(None), scope(c.deal_external_id))
-        .subquery()
-    )
+    rep_side = or_(c.kind == "call", c.direction == "outbound")
     out: dict[str, ContactFact] = {}
-    for deal, cid, at, n, is_contact in session.execute(
-        select(
-            ranked.c.deal, ranked.c.id, ranked.c.occurred_at, ranked.c.n, ranked.c.is_contact
-        ).where(ranked.c.rn == 1)
-    ):
-        out[deal] = ContactFact(int(n), at if is_contact else None, cid if is_contact else None)
+    for part in chunks(deals):
+        grouped = (
+            select(
+                c.deal_external_id.label("deal"),
+                func.count().label("n"),
+                func.max(c.occurred_at).label("last_at"),
+                func.max(case((contact, c.occurred_at))).label("contact_at"),
+                func.max(case((rep_side, c.occurred_at))).label("rep_at"),
+            )
+            .where(c.tenant_id == tenant_id, c.deal_external_id.in_(part))
+            .group_by(c.deal_external_id)
+            .subquery()
+        )
+        rows = session.execute(select(grouped)).all()
+        # The id of each last contact: point lookups on the same index.
+        ids = dict(
+            session.execute(
+                select(c.deal_external_id, c.id)
+                .join(
+                    grouped,
+                    and_(
+                        c.deal_external_id == grouped.c.deal, c.occurred_at == grouped.c.contact_at
+                    ),
+                )
+                .where(c.tenant_id == tenant_id, contact)
+            ).all()
+        )
+        for deal, n, last_at, contact_at, rep_at in rows:
+            out[deal] = ContactFact(
+                conversations=int(n),
+                last_at=_utc(last_at),
+                last_contact_at=_utc(contact_at),
+                last_rep_at=_utc(rep_at),
+                last_contact_id=ids.get(deal),
+            )
     return out
+
+
+def _utc(value: Any) -> datetime | None:
+    """A max() over a UTC column comes back raw from some drivers: make it aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns aggregates of a TypeDecorator as text
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _latest_rows(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    kind: str,
+    grouped: Any,
+    extra: Sequence[ColumnElement[bool]] = (),
+    with_rep_answer: bool = False,
+) -> dict[tuple[str, str], Any]:
+    """The latest insight of each (deal, label) group with the group's figures, as plain rows.
+
+    A join on the group's max time (an index probe each); plain columns rather than ORM
+    objects, because a board has thousands of groups.
+    """
+    i = Insight
+    cols: list[Any] = [
+        i.id,
+        i.deal_external_id.label("deal"),
+        i.label,
+        i.conversation_id,
+        i.occurred_at,
+        i.quote,
+        i.speaker,
+        i.start_s,
+        i.end_s,
+        i.utterance,
+        i.context,
+        *(c for c in grouped.c if c.name not in ("deal", "label", "last_at")),
+    ]
+    if with_rep_answer:
+        rep_turn_after = exists().where(
+            TranscriptSegment.conversation_id == i.conversation_id,
+            TranscriptSegment.speaker == "rep",
+            TranscriptSegment.idx > func.coalesce(i.utterance, -1),
+        )
+        cols.append(rep_turn_after.label("rep_after"))
+    q = (
+        select(*cols)
+        .join(
+            grouped,
+            and_(
+                i.deal_external_id == grouped.c.deal,
+                i.label == grouped.c.label,
+                i.occurred_at == grouped.c.last_at,
+            ),
+        )
+        .where(i.tenant_id == tenant_id, i.kind == kind, i.speaker != "rep", *extra)
+    )
+    best: dict[tuple[str, str], Any] = {}
+    for row in session.execute(q):
+        key = (row.deal, row.label)
+        old = best.get(key)
+        if old is None or (row.utterance or 0, row.id) > (old.utterance or 0, old.id):
+            best[key] = row
+    return best
 
 
 def objection_states(
     session: Session,
     *,
     tenant_id: uuid.UUID,
-    scope: Scope,
+    deals: Sequence[str],
     since: datetime | None,
     categories: list[str] | None,
+    contact: dict[str, ContactFact] | None = None,
 ) -> dict[str, list[ObjectionState]]:
     """Each customer objection category per deal, open or resolved at its latest raise.
 
     Open when nothing shows the rep answered it (no rep turn after it in the same call, no
-    later call or outbound email on the deal), or when it was raised again in another
-    conversation and nothing has happened on the deal since.
+    later call or outbound email on the deal), or when it was raised in more than one
+    conversation and nothing has happened on the deal since its latest raise.
     """
     i = Insight
-    conds = [
-        i.tenant_id == tenant_id,
-        i.kind == "objection",
-        i.speaker != "rep",
-        i.deal_external_id.is_not(None),
-        scope(i.deal_external_id),
-    ]
-    if since is not None:
-        conds.append(i.occurred_at >= since)
-    if categories is not None:
-        conds.append(i.label.in_(categories))
-    part = (i.deal_external_id, i.label)
-    ranked = (
-        select(
-            i.id,
-            i.deal_external_id.label("deal"),
-            i.label,
-            i.conversation_id,
-            i.utterance,
-            i.occurred_at,
-            i.quote,
-            i.speaker,
-            i.start_s,
-            i.end_s,
-            func.count().over(partition_by=part).label("times"),
-            func.min(i.occurred_at).over(partition_by=part).label("first_at"),
-            func.row_number()
-            .over(
-                partition_by=part, order_by=(i.occurred_at.desc(), i.utterance.desc(), i.id.desc())
-            )
-            .label("rn"),
-        )
-        .where(*conds)
-        .subquery()
+    contact = (
+        contact if contact is not None else contacts(session, tenant_id=tenant_id, deals=deals)
     )
-    latest = select(ranked).where(ranked.c.rn == 1).subquery()
-    other = aliased(Insight)
-    again_conds = [
-        other.tenant_id == tenant_id,
-        other.kind == "objection",
-        other.speaker != "rep",
-        other.deal_external_id == latest.c.deal,
-        other.label == latest.c.label,
-        other.conversation_id != latest.c.conversation_id,
-    ]
-    if since is not None:
-        again_conds.append(other.occurred_at >= since)
-    raised_again = exists().where(*again_conds)
-    rep_in_call = exists().where(
-        TranscriptSegment.conversation_id == latest.c.conversation_id,
-        TranscriptSegment.speaker == "rep",
-        TranscriptSegment.idx > func.coalesce(latest.c.utterance, -1),
-    )
-    later = aliased(Conversation)
-    later_base = [
-        later.tenant_id == tenant_id,
-        later.deal_external_id == latest.c.deal,
-        later.occurred_at > latest.c.occurred_at,
-    ]
-    rep_later = exists().where(
-        *later_base, or_(later.kind == "call", later.direction == "outbound")
-    )
-    anything_later = exists().where(*later_base)
-    q = select(
-        latest,
-        raised_again.label("again"),
-        or_(rep_in_call, rep_later).label("responded"),
-        anything_later.label("later"),
-    ).order_by(latest.c.deal, latest.c.label)
     out: dict[str, list[ObjectionState]] = {}
-    for row in session.execute(q):
-        m = row._mapping
-        again, responded = bool(m["again"]), bool(m["responded"])
-        is_open = not responded or (again and not bool(m["later"]))
-        out.setdefault(m["deal"], []).append(
-            ObjectionState(
-                category=m["label"],
-                open=is_open,
-                raised_again=again,
-                rep_responded=responded,
-                times_raised=int(m["times"]),
-                first_raised_at=m["first_at"],
-                latest=_quote(row),
+    for part in chunks(deals):
+        conds: list[ColumnElement[bool]] = [
+            i.tenant_id == tenant_id,
+            i.deal_external_id.in_(part),
+            i.kind == "objection",
+            i.speaker != "rep",
+        ]
+        if since is not None:
+            conds.append(i.occurred_at >= since)
+        if categories is not None:
+            conds.append(i.label.in_(categories))
+        grouped = (
+            select(
+                i.deal_external_id.label("deal"),
+                i.label.label("label"),
+                func.count().label("n"),
+                func.min(i.occurred_at).label("first_at"),
+                func.max(i.occurred_at).label("last_at"),
             )
+            .where(*conds)
+            .group_by(i.deal_external_id, i.label)
+            .subquery()
         )
+        latest = _latest_rows(
+            session, tenant_id=tenant_id, kind="objection", grouped=grouped, with_rep_answer=True
+        )
+        for (deal, label), row in sorted(latest.items()):
+            rep_after, n = bool(row.rep_after), int(row.n)
+            first_at, last_at = _utc(row.first_at), row.occurred_at
+            assert first_at is not None
+            c = contact.get(deal)
+            later_rep = c is not None and c.last_rep_at is not None and c.last_rep_at > last_at
+            anything_later = c is not None and c.last_at is not None and c.last_at > last_at
+            responded = rep_after or later_rep
+            again = first_at < last_at
+            out.setdefault(deal, []).append(
+                ObjectionState(
+                    category=label,
+                    open=not responded or (again and not anything_later),
+                    raised_again=again,
+                    rep_responded=responded,
+                    times_raised=n,
+                    first_raised_at=first_at,
+                    latest=_quote(row),
+                )
+            )
     return out
 
 
 def active_competitors(
-    session: Session, *, tenant_id: uuid.UUID, scope: Scope, since: datetime
+    session: Session, *, tenant_id: uuid.UUID, deals: Sequence[str], since: datetime
 ) -> dict[str, list[CompetitorFact]]:
     """Competitors the customer mentioned as used, evaluated or compared since a time."""
     i = Insight
-    part = (i.deal_external_id, i.label)
-    ranked = (
-        select(
-            i.id,
-            i.deal_external_id.label("deal"),
-            i.label,
-            i.conversation_id,
-            i.occurred_at,
-            i.quote,
-            i.speaker,
-            i.start_s,
-            i.end_s,
-            i.context,
-            func.count().over(partition_by=part).label("n"),
-            func.row_number()
-            .over(partition_by=part, order_by=(i.occurred_at.desc(), i.id.desc()))
-            .label("rn"),
-        )
-        .where(
-            i.tenant_id == tenant_id,
-            i.kind == "competitor",
-            i.speaker != "rep",
-            i.occurred_at >= since,
-            i.context.in_(ACTIVE_COMPETITOR_CONTEXTS),
-            i.deal_external_id.is_not(None),
-            scope(i.deal_external_id),
-        )
-        .subquery()
-    )
     out: dict[str, list[CompetitorFact]] = {}
-    for row in session.execute(
-        select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.deal, ranked.c.n.desc())
-    ):
-        m = row._mapping
-        out.setdefault(m["deal"], []).append(
-            CompetitorFact(m["label"], int(m["n"]), m["context"] or "other", _quote(row))
+    active = i.context.in_(ACTIVE_COMPETITOR_CONTEXTS)
+    for part in chunks(deals):
+        grouped = (
+            select(
+                i.deal_external_id.label("deal"),
+                i.label.label("label"),
+                func.count().label("n"),
+                func.max(i.occurred_at).label("last_at"),
+            )
+            .where(
+                i.tenant_id == tenant_id,
+                i.deal_external_id.in_(part),
+                i.kind == "competitor",
+                i.speaker != "rep",
+                i.occurred_at >= since,
+                active,
+            )
+            .group_by(i.deal_external_id, i.label)
+            .subquery()
         )
+        latest = _latest_rows(
+            session, tenant_id=tenant_id, kind="competitor", grouped=grouped, extra=[active]
+        )
+        for (deal, label), row in sorted(latest.items(), key=lambda kv: (kv[0][0], -kv[1].n)):
+            out.setdefault(deal, []).append(
+                CompetitorFact(label, int(row.n), row.context or "other", _quote(row))
+            )
     return out
 
 
 def talk_ratios(
-    session: Session, *, tenant_id: uuid.UUID, scope: Scope, calls: int
+    session: Session, *, tenant_id: uuid.UUID, deals: Sequence[str], since: datetime
 ) -> dict[str, tuple[float, int]]:
-    """The rep's share of talk time over each deal's last analysed calls, and how many calls."""
+    """The rep's share of talk time over each deal's analysed calls since a time, and the count."""
     c = Conversation
     rep_s = cast(c.metrics["rep_talk_s"].as_float(), Float)
     cust_s = cast(c.metrics["customer_talk_s"].as_float(), Float)
-    ranked = (
-        select(
-            c.deal_external_id.label("deal"),
-            rep_s.label("rep_s"),
-            cust_s.label("cust_s"),
-            func.row_number()
-            .over(partition_by=c.deal_external_id, order_by=(c.occurred_at.desc(), c.id))
-            .label("rn"),
+    total = func.sum(rep_s + cust_s)
+    out: dict[str, tuple[float, int]] = {}
+    for part in chunks(deals):
+        q = (
+            select(c.deal_external_id, func.sum(rep_s) / total, func.count())
+            .where(
+                c.tenant_id == tenant_id,
+                c.deal_external_id.in_(part),
+                c.occurred_at >= since,
+                c.kind == "call",
+                c.status == "done",
+                rep_s.is_not(None),
+            )
+            .group_by(c.deal_external_id)
+            .having(total > 0)
         )
-        .where(
-            c.tenant_id == tenant_id,
-            c.kind == "call",
-            c.status == "done",
-            c.deal_external_id.is_not(None),
-            scope(c.deal_external_id),
-            rep_s.is_not(None),
-        )
-        .subquery()
-    )
-    total = func.sum(ranked.c.rep_s + ranked.c.cust_s)
-    q = (
-        select(ranked.c.deal, func.sum(ranked.c.rep_s) / total, func.count())
-        .where(ranked.c.rn <= calls)
-        .group_by(ranked.c.deal)
-        .having(total > 0)
-    )
-    return {deal: (float(ratio), int(n)) for deal, ratio, n in session.execute(q)}
-
-
-def one_deal(external_id: str) -> Scope:
-    """A scope of exactly one deal."""
-    return lambda col: col == external_id
-
-
-def deals_in(external_ids: Any) -> Scope:
-    """A scope of the given deals (a list of external ids, or a select of them)."""
-    return lambda col: and_(col.is_not(None), col.in_(external_ids))
+        out.update({str(deal): (float(ratio), int(n)) for deal, ratio, n in session.execute(q)})
+    return out

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from models import Deal, DealStageChange, Insight
 from models.base import utcnow
 from service.deals import facts as f
-from service.deals.risk import quote_link
+from service.deals.risk import DealFacts, quote_link
 from service.deals.schemas import DealFilters, DealSummary, EvidenceLink
 from service.deals.service import filter_conditions, summaries, tenant_risk
 
@@ -92,18 +92,24 @@ def wins_since(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
+    cache: dict[str, DealFacts] | None = None,
 ) -> list[WonDeal]:
     """Deals won since a time (newest first), each with the objections the customer raised."""
     conds = [*_conds(tenant_id, team, rep), Deal.status == "won", Deal.closed_at >= since]
     if until is not None:
         conds.append(Deal.closed_at < until)
     wins = summaries(
-        session, tenant_id=tenant_id, conds=conds, order_by=(Deal.closed_at.desc(),), now=now
+        session,
+        tenant_id=tenant_id,
+        conds=conds,
+        order_by=(Deal.closed_at.desc(),),
+        now=now,
+        cache=cache,
     )
     states = f.objection_states(
         session,
         tenant_id=tenant_id,
-        scope=f.deals_in([w.external_id for w in wins]),
+        deals=[w.external_id for w in wins],
         since=None,
         categories=None,
     )
@@ -134,6 +140,7 @@ def new_deals(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
+    cache: dict[str, DealFacts] | None = None,
 ) -> list[DealSummary]:
     """Deals that entered the pipeline in the period (first CRM stage time, else first seen)."""
     first = (
@@ -155,6 +162,7 @@ def new_deals(
         conds=[Deal.tenant_id == tenant_id, Deal.id.in_(ids)],
         order_by=(Deal.created_at.desc(),),
         now=now,
+        cache=cache,
     )
 
 
@@ -166,10 +174,11 @@ def closing_before(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
+    cache: dict[str, DealFacts] | None = None,
 ) -> list[DealSummary]:
     """Open deals expected to close on or before a date (overdue ones included), soonest first."""
     conds = [*_conds(tenant_id, team, rep), Deal.status == "open", Deal.close_date <= before]
-    return summaries(session, tenant_id=tenant_id, conds=conds, now=now)
+    return summaries(session, tenant_id=tenant_id, conds=conds, limit=2000, now=now, cache=cache)
 
 
 def stalled_deals(
@@ -179,6 +188,7 @@ def stalled_deals(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
+    cache: dict[str, DealFacts] | None = None,
 ) -> list[DealSummary]:
     """Open deals in their stage longer than the tenant's stalled_days, longest first."""
     now = now or utcnow()
@@ -196,6 +206,7 @@ def stalled_deals(
         order_by=(Deal.stage_entered_at,),
         risk="stalled",
         now=now,
+        cache=cache,
     )
 
 
@@ -207,44 +218,52 @@ def open_objections_by_deal(
     rep: str | None = None,
     categories: list[str] | None = None,
     now: datetime | None = None,
+    cache: dict[str, DealFacts] | None = None,
 ) -> list[DealObjections]:
-    """Open deals with unresolved customer objections (tenant lookback), most objections first."""
+    """Open deals with unresolved customer objections, most objections first.
+
+    Categories default to the tenant's risk categories (the flags' facts are reused); other
+    categories are looked up on their own. The tenant's lookback applies either way.
+    """
     now = now or utcnow()
     cfg = tenant_risk(session, tenant_id=tenant_id)
+    cache = cache if cache is not None else {}
     conds = [*_conds(tenant_id, team, rep), Deal.status == "open"]
-    states = f.objection_states(
-        session,
-        tenant_id=tenant_id,
-        scope=f.deals_in(select(Deal.external_id).where(*conds)),
-        since=now - timedelta(days=cfg.objection_lookback_days),
-        categories=categories,
-    )
-    open_by_deal = {k: [s for s in v if s.open] for k, v in states.items()}
-    open_by_deal = {k: v for k, v in open_by_deal.items() if v}
     deals = summaries(
-        session,
-        tenant_id=tenant_id,
-        conds=[*conds, Deal.external_id.in_(list(open_by_deal))],
-        limit=2000,
-        now=now,
+        session, tenant_id=tenant_id, conds=conds, limit=100_000, now=now, cache=cache
     )
-    out = [
-        DealObjections(
-            deal=d,
-            objections=[
-                ObjectionNote(
-                    category=s.category,
-                    times_raised=s.times_raised,
-                    last_raised_at=s.latest.occurred_at,
-                    reasons=(["raised_again"] if s.raised_again else [])
-                    + ([] if s.rep_responded else ["no_rep_response"]),
-                    quote=quote_link(s.latest),
-                )
-                for s in open_by_deal[d.external_id]
-            ],
+    wanted = set(categories) if categories is not None else set(cfg.objection_categories)
+    if wanted <= set(cfg.objection_categories):
+        states = {d.external_id: cache[d.external_id].objections for d in deals}
+    else:
+        states = f.objection_states(
+            session,
+            tenant_id=tenant_id,
+            deals=[d.external_id for d in deals],
+            since=now - timedelta(days=cfg.objection_lookback_days),
+            categories=sorted(wanted),
         )
-        for d in deals
-    ]
+    out: list[DealObjections] = []
+    for d in deals:
+        open_here = [s for s in states.get(d.external_id, []) if s.open and s.category in wanted]
+        if not open_here:
+            continue
+        out.append(
+            DealObjections(
+                deal=d,
+                objections=[
+                    ObjectionNote(
+                        category=s.category,
+                        times_raised=s.times_raised,
+                        last_raised_at=s.latest.occurred_at,
+                        reasons=(["raised_again"] if s.raised_again else [])
+                        + ([] if s.rep_responded else ["no_rep_response"]),
+                        quote=quote_link(s.latest),
+                    )
+                    for s in open_here
+                ],
+            )
+        )
     out.sort(key=lambda d: (-len(d.objections), d.deal.close_date or date.max))
     return out
 
@@ -290,26 +309,24 @@ def competitor_movement(
     contexts: dict[str, dict[str, int]] = {}
     for label, ctx, n in ctx_rows:
         contexts.setdefault(label, {})[ctx] = int(n)
-    ranked = (
-        select(
-            i.id,
-            i.label,
-            i.conversation_id,
-            i.occurred_at,
-            i.quote,
-            i.speaker,
-            i.start_s,
-            i.end_s,
-            func.row_number()
-            .over(partition_by=i.label, order_by=(i.occurred_at.desc(), i.id.desc()))
-            .label("rn"),
-        )
-        .where(*conds, current)
-        .subquery()
-    )
+    # The newest quotes per competitor: a short index range scan each (a handful of labels).
     quotes: dict[str, list[EvidenceLink]] = {}
-    for row in session.execute(select(ranked).where(ranked.c.rn <= QUOTES_PER_ITEM)):
-        quotes.setdefault(row.label, []).append(quote_link(f._quote(row)))
+    for label, *_ in rows:
+        q = (
+            select(
+                i.id,
+                i.conversation_id,
+                i.occurred_at,
+                i.quote,
+                i.speaker,
+                i.start_s,
+                i.end_s,
+            )
+            .where(*conds, current, i.label == label)
+            .order_by(i.occurred_at.desc(), i.id.desc())
+            .limit(QUOTES_PER_ITEM)
+        )
+        quotes[label] = [quote_link(f._quote(r)) for r in session.execute(q)]
     out = [
         CompetitorDelta(
             name=label,
@@ -318,9 +335,7 @@ def competitor_movement(
             change=int(cur or 0) - int(pre or 0),
             deals=int(deals or 0),
             contexts=contexts.get(label, {}),
-            quotes=sorted(
-                quotes.get(label, []), key=lambda q: q.occurred_at or since, reverse=True
-            ),
+            quotes=quotes.get(label, []),
         )
         for label, cur, pre, deals in rows
     ]
@@ -343,16 +358,23 @@ def review_data(
     until = until or now
     next_review = (until + (until - since)).date()
     t, tm, rp = tenant_id, team, rep
+    cache: dict[str, DealFacts] = {}  # each deal's facts are computed once per review
     return ReviewData(
         since=since,
         until=until,
-        wins=wins_since(session, since=since, until=until, now=now, tenant_id=t, team=tm, rep=rp),
-        new_deals=new_deals(
-            session, since=since, until=until, now=now, tenant_id=t, team=tm, rep=rp
+        wins=wins_since(
+            session, since=since, until=until, now=now, tenant_id=t, team=tm, rep=rp, cache=cache
         ),
-        closing=closing_before(session, before=next_review, now=now, tenant_id=t, team=tm, rep=rp),
-        stalled=stalled_deals(session, now=now, tenant_id=t, team=tm, rep=rp),
-        open_objections=open_objections_by_deal(session, now=now, tenant_id=t, team=tm, rep=rp),
+        new_deals=new_deals(
+            session, since=since, until=until, now=now, tenant_id=t, team=tm, rep=rp, cache=cache
+        ),
+        closing=closing_before(
+            session, before=next_review, now=now, tenant_id=t, team=tm, rep=rp, cache=cache
+        ),
+        stalled=stalled_deals(session, now=now, tenant_id=t, team=tm, rep=rp, cache=cache),
+        open_objections=open_objections_by_deal(
+            session, now=now, tenant_id=t, team=tm, rep=rp, cache=cache
+        ),
         competitors=competitor_movement(
             session, since=since, until=until, tenant_id=t, team=tm, rep=rp
         ),

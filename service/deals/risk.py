@@ -76,7 +76,8 @@ def risk_flags(deal: Deal, facts: DealFacts, cfg: RiskSettings, now: datetime) -
     contact = facts.contact
     last = contact.last_contact_at if contact else None
     if last is not None and _days(now - last) > cfg.no_contact_days:
-        assert contact is not None and contact.last_contact_id is not None
+        assert contact is not None
+        cid = contact.last_contact_id
         flags.append(
             RiskFlag(
                 code="no_contact",
@@ -88,9 +89,9 @@ def risk_flags(deal: Deal, facts: DealFacts, cfg: RiskSettings, now: datetime) -
                 evidence=[
                     EvidenceLink(
                         kind="conversation",
-                        conversation_id=contact.last_contact_id,
+                        conversation_id=cid,
                         occurred_at=last,
-                        url=conversation_url(contact.last_contact_id),
+                        url=conversation_url(cid) if cid else None,
                         note="last customer contact",
                     )
                 ],
@@ -160,8 +161,9 @@ def risk_flags(deal: Deal, facts: DealFacts, cfg: RiskSettings, now: datetime) -
                 code="talk_ratio_high",
                 title="Rep talks too much",
                 explanation=(
-                    f"The rep talked {ratio:.0%} of the time over the last {calls} call(s); "
-                    f"above {cfg.talk_ratio_max:.0%} close rates drop."
+                    f"The rep talked {ratio:.0%} of the time over {calls} call(s) in the last "
+                    f"{cfg.talk_ratio_days} days, above the {cfg.talk_ratio_max:.0%} limit "
+                    "(close rates drop when reps talk over 65%)."
                 ),
                 evidence=[
                     EvidenceLink(

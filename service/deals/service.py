@@ -62,22 +62,36 @@ def filter_conditions(
 
 
 def board_facts(
-    session: Session, *, tenant_id: uuid.UUID, scope: f.Scope, cfg: RiskSettings, now: datetime
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    deals: list[str],
+    open_deals: list[str],
+    cfg: RiskSettings,
+    now: datetime,
 ) -> dict[str, DealFacts]:
-    """The risk facts of every deal in scope, a handful of set-based queries in all."""
-    contacts = f.contacts(session, tenant_id=tenant_id, scope=scope)
+    """Risk facts of the given deals (flags only for the open ones): a few grouped queries."""
+    contacts = f.contacts(session, tenant_id=tenant_id, deals=deals)
     objections = f.objection_states(
         session,
         tenant_id=tenant_id,
-        scope=scope,
+        deals=open_deals,
         since=now - timedelta(days=cfg.objection_lookback_days),
         categories=cfg.objection_categories,
+        contact=contacts,
     )
     competitors = f.active_competitors(
-        session, tenant_id=tenant_id, scope=scope, since=now - timedelta(days=cfg.competitor_days)
+        session,
+        tenant_id=tenant_id,
+        deals=open_deals,
+        since=now - timedelta(days=cfg.competitor_days),
     )
-    talk = f.talk_ratios(session, tenant_id=tenant_id, scope=scope, calls=cfg.talk_ratio_calls)
-    keys = set(contacts) | set(objections) | set(competitors) | set(talk)
+    talk = f.talk_ratios(
+        session,
+        tenant_id=tenant_id,
+        deals=open_deals,
+        since=now - timedelta(days=cfg.talk_ratio_days),
+    )
     return {
         k: DealFacts(
             contact=contacts.get(k),
@@ -85,7 +99,7 @@ def board_facts(
             competitors=competitors.get(k, []),
             talk=talk.get(k),
         )
-        for k in keys
+        for k in deals
     }
 
 
@@ -129,8 +143,12 @@ def summaries(
     limit: int = 500,
     risk: str | None = None,
     now: datetime | None = None,
+    cache: dict[str, DealFacts] | None = None,
 ) -> list[DealSummary]:
-    """Board rows of the deals matching conds, with their flags; risk keeps flagged deals only."""
+    """Board rows of the deals matching conds, with their flags; risk keeps flagged deals only.
+
+    cache holds facts already computed in this request (the review page shares one).
+    """
     now = now or utcnow()
     cfg = tenant_risk(session, tenant_id=tenant_id)
     order = order_by if order_by is not None else (Deal.close_date.is_(None), Deal.close_date)
@@ -138,8 +156,18 @@ def summaries(
     if risk is None:
         q = q.limit(limit)
     deals = list(session.execute(q).scalars())
-    ids = select(Deal.external_id).where(*conds)
-    facts = board_facts(session, tenant_id=tenant_id, scope=f.deals_in(ids), cfg=cfg, now=now)
+    facts = cache if cache is not None else {}
+    missing = [d for d in deals if d.external_id not in facts]
+    facts.update(
+        board_facts(
+            session,
+            tenant_id=tenant_id,
+            deals=[d.external_id for d in missing],
+            open_deals=[d.external_id for d in missing if d.status == "open"],
+            cfg=cfg,
+            now=now,
+        )
+    )
     out: list[DealSummary] = []
     for deal in deals:
         df = facts.get(deal.external_id, DealFacts())
@@ -165,20 +193,21 @@ def list_deals(
 
 
 def talk_calls(
-    session: Session, *, tenant_id: uuid.UUID, external_id: str, calls: int
+    session: Session, *, tenant_id: uuid.UUID, external_id: str, since: datetime
 ) -> list[tuple[uuid.UUID, datetime, float]]:
-    """The deal's last analysed calls with the rep's talk ratio, newest first."""
+    """The deal's analysed calls since a time with the rep's talk ratio, newest first."""
     ratio = cast(C.metrics["rep_talk_ratio"].as_float(), Float)
     rows = session.execute(
         select(C.id, C.occurred_at, ratio)
         .where(
             C.tenant_id == tenant_id,
             C.deal_external_id == external_id,
+            C.occurred_at >= since,
             C.kind == "call",
             C.status == "done",
             ratio.is_not(None),
         )
         .order_by(C.occurred_at.desc(), C.id)
-        .limit(calls)
+        .limit(100)
     )
     return [(cid, at, float(r)) for cid, at, r in rows]

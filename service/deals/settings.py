@@ -39,7 +39,7 @@ class RiskSettings(BaseModel):
     )
     objection_lookback_days: int = Field(default=90, ge=1, le=3650)
     talk_ratio_max: float = Field(default=0.65, gt=0.0, lt=1.0)
-    talk_ratio_calls: int = Field(default=5, ge=1, le=100)
+    talk_ratio_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("objection_categories")
     @classmethod
@@ -58,7 +58,7 @@ class RiskPatch(BaseModel):
     objection_categories: list[str] | None = Field(default=None, max_length=50)
     objection_lookback_days: int | None = Field(default=None, ge=1, le=3650)
     talk_ratio_max: float | None = Field(default=None, gt=0.0, lt=1.0)
-    talk_ratio_calls: int | None = Field(default=None, ge=1, le=100)
+    talk_ratio_days: int | None = Field(default=None, ge=1, le=3650)
 
     @field_validator("objection_categories")
     @classmethod
