@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Float,
     Uuid,
@@ -131,8 +132,8 @@ def _f(expr: Any) -> ColumnElement[float]:
     return cast(expr, Float)
 
 
-def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> Groups:
-    """The named conversation metrics of the experiment's calls, summed per group."""
+def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> CTE:
+    """One row per call of the experiment: variant, cluster, day, adherent, m0, m1, ..."""
     exp = loaded.experiment
     dialect = session.get_bind().dialect.name
     tenant_id = exp.tenant_id
@@ -148,6 +149,7 @@ def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[s
         else_=exposure.variant_key,
     )
     cluster = unit_col if exp.unit != "conversation" else null()
+    unscripted = [v.key for v in loaded.variants if not v.script] or ["\x00"]
     objections = (
         select(
             Insight.conversation_id.label("cid"),
@@ -201,7 +203,11 @@ def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[s
             variant.label("variant"),
             cluster.label("cluster"),
             utc_date(Conversation.occurred_at, dialect).label("day"),
-            case((adh.share >= exp.adherence_min_share, 1), else_=0).label("adherent"),
+            # A variant without key lines (often the control) has nothing to adhere to: per
+            # protocol keeps all its calls.
+            case(
+                (variant.in_(unscripted), 1), (adh.share >= exp.adherence_min_share, 1), else_=0
+            ).label("adherent"),
             *(expr.label(f"m{i}") for i, expr in enumerate(values.values())),
         )
         .select_from(Conversation)
@@ -220,12 +226,18 @@ def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[s
         base = base.outerjoin(objections, objections.c.cid == Conversation.id)
     # Materialised once: otherwise each metric's JSON extraction runs again for its count, sum
     # and sum of squares (SQLite and PostgreSQL both inline a plain subquery).
-    sub = base.cte("call_values").prefix_with("MATERIALIZED")
+    return base.cte("call_values").prefix_with("MATERIALIZED")
+
+
+def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> Groups:
+    """The named conversation metrics of the experiment's calls, summed per group."""
+    exp = loaded.experiment
+    sub = call_values(session, loaded=loaded, metrics=metrics)
     # Clustered variances come from per-cluster sums, so sums of squares are only needed when
     # each call is its own unit.
     squares = exp.unit == "conversation"
     aggregates = []
-    for i in range(len(values)):
+    for i in range(len(metrics)):
         col = sub.c[f"m{i}"]
         aggregates += [func.count(col), func.sum(col)]
         if squares:
@@ -237,7 +249,7 @@ def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[s
         .group_by(sub.c.variant, sub.c.cluster, sub.c.day, sub.c.adherent)
     )
     # Core execution on the session's connection: no ORM row processing for many groups.
-    return _columns(session.connection().execute(stmt).all(), list(values), squares=squares)
+    return _columns(session.connection().execute(stmt).all(), list(metrics), squares=squares)
 
 
 def deal_groups(session: Session, *, loaded: Loaded) -> Groups:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from service.experiments.cluster_sql import DailyMoments
 from service.experiments.metrics import METRICS, Metric
 from service.experiments.queries import Groups, LineUsage
 from service.experiments.schemas import (
@@ -149,7 +150,7 @@ def build_results(
     loaded: Loaded,
     *,
     experiment: ExperimentOut,
-    conversation_rows: Groups,
+    conversation_rows: Groups | DailyMoments,
     deal_rows: Groups,
     units: dict[str, int],
     usage: dict[str, LineUsage],
@@ -163,7 +164,11 @@ def build_results(
     today = max(start, now.date())
     n_days = min((today - start).days + 1, MAX_DAYS)
     scripted = {i for i, v in enumerate(loaded.variants) if v.script}
-    conv = GroupArrays(conversation_rows, variants=keys, scripted=scripted, start=start)
+    conv: GroupArrays | DailyMoments = (
+        GroupArrays(conversation_rows, variants=keys, scripted=scripted, start=start)
+        if isinstance(conversation_rows, Groups)
+        else conversation_rows
+    )
     deals = GroupArrays(deal_rows, variants=keys, scripted=scripted, start=start)
     rho2 = mixture_rho2(2.0 * exp.planned_units_per_variant, alpha=ALPHA)
     roles: list[tuple[str, str]] = [(exp.primary_metric, "primary")]
@@ -194,7 +199,7 @@ def build_results(
                 comparisons=[],
             )
             results.append(out)
-            if name not in arrays.stats:
+            if isinstance(arrays, GroupArrays) and name not in arrays.stats:
                 arrays.stats[name] = np.zeros((len(arrays.variant), 3))
             pp = analysis == "per_protocol"
             mc = arrays.moments(name, control, per_protocol=pp, n_days=n_days)

@@ -8,6 +8,7 @@ import io
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from service.experiments.cluster_sql import cluster_daily
 from service.experiments.metrics import METRICS
 from service.experiments.queries import (
     conversation_groups,
@@ -32,7 +33,13 @@ def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
     return build_results(
         loaded,
         experiment=experiment_out(loaded),
-        conversation_rows=conversation_groups(session, loaded=loaded, metrics=per_call),
+        conversation_rows=(
+            conversation_groups(session, loaded=loaded, metrics=per_call)
+            if exp.unit == "conversation"
+            else cluster_daily(
+                session, loaded=loaded, metrics=per_call, start=exp.started_at.date()
+            )
+        ),
         deal_rows=deals,
         units=units_per_variant(session, loaded=loaded),
         usage=line_usage(session, loaded=loaded),
