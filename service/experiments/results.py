@@ -29,16 +29,18 @@ def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
     per_call = [
         m for m in dict.fromkeys([*wanted, "adherence"]) if METRICS[m].level == "conversation"
     ]
+    # Clustered moments: PostgreSQL's window functions beat fetching every (cluster, day)
+    # group (1.0 s against 1.3 s by deal at 100,000 calls); on SQLite it is the other way
+    # round. Both give the same numbers (tests/service/test_experiment_cluster_sql.py).
+    in_database = exp.unit != "conversation" and session.get_bind().dialect.name != "sqlite"
     deals = deal_groups(session, loaded=loaded) if "won_rate" in wanted else no_groups(["won_rate"])
     return build_results(
         loaded,
         experiment=experiment_out(loaded),
         conversation_rows=(
-            conversation_groups(session, loaded=loaded, metrics=per_call)
-            if exp.unit == "conversation"
-            else cluster_daily(
-                session, loaded=loaded, metrics=per_call, start=exp.started_at.date()
-            )
+            cluster_daily(session, loaded=loaded, metrics=per_call, start=exp.started_at.date())
+            if in_database
+            else conversation_groups(session, loaded=loaded, metrics=per_call)
         ),
         deal_rows=deals,
         units=units_per_variant(session, loaded=loaded),
