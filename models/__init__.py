@@ -12,6 +12,7 @@ from models.experiment import (
 from models.insight import Competitor, Insight, OrgMention, Tracker
 from models.job import Job
 from models.tenant import ApiKey, Tenant
+from models.trend import TrendDay
 from models.user import User, WebSession
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Tenant",
     "Tracker",
     "TranscriptSegment",
+    "TrendDay",
     "User",
     "WebSession",
 ]

@@ -34,6 +34,7 @@ TABLES = {
     "experiment_exposure",
     "conversation_adherence",
     "web_session",
+    "trend_day",
 }
 
 

@@ -111,6 +111,26 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "trend_day",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("context", sa.String(length=32), nullable=False),
+        sa.Column("team", sa.String(length=200), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.Column("conversations", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenant.id"],
+            name=op.f("fk_trend_day_tenant_id_tenant"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "tenant_id", "kind", "day", "label", "context", "team", name=op.f("pk_trend_day")
+        ),
+    )
+    op.create_table(
         "web_session",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -213,6 +233,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_web_session_tenant_id"))
 
     op.drop_table("web_session")
+    op.drop_table("trend_day")
     with op.batch_alter_table("deal_stage_change", schema=None) as batch_op:
         batch_op.drop_index("ix_deal_stage_change_tenant_changed")
         batch_op.drop_index("ix_deal_stage_change_deal_changed")

@@ -17,6 +17,7 @@ from models.base import utcnow
 from service.conversations.ingest import InvalidMetadata
 from service.conversations.schemas import Playbook
 from service.deals.placeholders import ensure_deal_row
+from service.trends.rollup import apply_conversation
 
 DealStatus = Literal["open", "won", "lost"]
 
@@ -188,14 +189,26 @@ def record_stage_history(
 
 def _fill_team(session: Session, *, tenant_id: uuid.UUID, external_id: str, team: str) -> None:
     """Give the deal's conversations and insights that arrived without a team the deal's team."""
-    for model in (Conversation, Insight):
+    convs = list(
         session.execute(
-            update(model)
-            .where(
-                model.tenant_id == tenant_id,
-                model.deal_external_id == external_id,
-                model.team.is_(None),
+            select(Conversation).where(
+                Conversation.tenant_id == tenant_id,
+                Conversation.deal_external_id == external_id,
+                Conversation.team.is_(None),
             )
+        ).scalars()
+    )
+    for conv in convs:
+        # Move its trend counts from "no team" to the team along with the rows.
+        if conv.analyzed_at is not None:
+            apply_conversation(session, conversation=conv, sign=-1)
+        conv.team = team
+        session.execute(
+            update(Insight)
+            .where(Insight.conversation_id == conv.id)
             .values(team=team)
             .execution_options(synchronize_session=False)
         )
+        if conv.analyzed_at is not None:
+            apply_conversation(session, conversation=conv, sign=1)
+    session.flush()

@@ -21,6 +21,7 @@ from nlp.types import (
 )
 from nlp.types import Insight as NlpInsight
 from service.insights.schemas import InsightOut
+from service.trends.rollup import apply_conversation
 
 
 def tenant_nlp_config(session: Session, *, tenant_id: uuid.UUID) -> TenantNlpConfig:
@@ -105,6 +106,9 @@ def replace_insights(
     session: Session, *, conversation: Conversation, doc: AnalysisDoc, analyzer_version: str
 ) -> int:
     """Store the document's insights for the conversation, replacing earlier ones."""
+    # The trend counts follow the insight table: out with the old contribution, in with the new.
+    if conversation.analyzed_at is not None:
+        apply_conversation(session, conversation=conversation, sign=-1)
     session.execute(delete(Insight).where(Insight.conversation_id == conversation.id))
     occurred = conversation.started_at or conversation.created_at
     rows = [
@@ -132,6 +136,8 @@ def replace_insights(
         for i in doc.insights
     ]
     session.add_all(rows)
+    session.flush()
+    apply_conversation(session, conversation=conversation, sign=1)
     session.execute(delete(OrgMention).where(OrgMention.conversation_id == conversation.id))
     seen: set[str] = set()
     for name in doc.org_candidates:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, literal_column, select
+from sqlalchemy import ColumnElement, DateTime, String, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from models import Conversation, Deal, Insight
+from models import Conversation, Deal, Insight, TrendDay
 from service.trends.params import Interval, TrendFilters
 
 # A literal, not a bind parameter: PostgreSQL must see one expression in SELECT and GROUP BY.
@@ -58,7 +58,7 @@ def insight_conditions(
     if f.label is not None:
         conds.append(i.label == f.label)
     if f.context is not None:
-        conds.append(i.context == f.context)
+        conds.append(func.coalesce(i.context, OTHER) == f.context)
     if f.team is not None:
         conds.append(i.team == f.team)
     if f.rep is not None:
@@ -97,7 +97,7 @@ def conversation_counts(
     bucket = bucket_expr(dialect, c.occurred_at, f.interval).label("bucket")
     conds: list[ColumnElement[bool]] = [
         c.tenant_id == tenant_id,
-        c.status == "done",
+        c.analyzed_at.is_not(None),
         c.occurred_at >= f.start,
         c.occurred_at < f.end,
     ]
@@ -111,3 +111,73 @@ def conversation_counts(
         conds.append(c.deal_external_id.in_(_stage_deals(tenant_id, f.stage)))
     q = select(bucket, func.count()).where(*conds).group_by(bucket)
     return {b: int(n) for b, n in session.execute(q)}
+
+
+def day_bucket_expr(dialect: str, column: Any, interval: Interval) -> ColumnElement[str]:
+    """The bucket of a DATE column as 'YYYY-MM-DD' (SQLite keeps dates as ISO text)."""
+    if dialect == "postgresql":
+        truncated = func.date_trunc(literal_column(f"'{interval}'"), cast(column, DateTime))
+        return func.to_char(truncated, literal_column("'YYYY-MM-DD'"), type_=String)
+    return bucket_expr(dialect, column, interval)
+
+
+def rollup_usable(f: TrendFilters) -> bool:
+    """Whether trend_day can answer: whole UTC days, and no rep, deal or stage filter."""
+    whole = all(t.hour == t.minute == t.second == t.microsecond == 0 for t in (f.start, f.end))
+    return whole and f.rep is None and f.deal is None and f.stage is None
+
+
+def _rollup_conds(tenant_id: uuid.UUID, kind: str, f: TrendFilters) -> list[ColumnElement[bool]]:
+    t = TrendDay
+    conds: list[ColumnElement[bool]] = [
+        t.tenant_id == tenant_id,
+        t.kind == kind,
+        t.day >= f.start.date(),
+        t.day < f.end.date(),
+    ]
+    if f.team is not None:
+        conds.append(t.team == f.team)
+    return conds
+
+
+def rollup_counts(
+    session: Session, *, tenant_id: uuid.UUID, kind: str, f: TrendFilters, by_context: bool
+) -> list[tuple[str, str, str | None, int, int]]:
+    """The same rows as insight_counts, summed from trend_day."""
+    t = TrendDay
+    dialect = session.get_bind().dialect.name
+    bucket = day_bucket_expr(dialect, t.day, f.interval).label("bucket")
+    conds = _rollup_conds(tenant_id, kind, f)
+    if f.label is not None:
+        conds.append(t.label == f.label)
+    if f.context is not None:
+        conds.append(t.context == f.context)
+    group: list[Any] = [bucket, t.label] + ([t.context] if by_context else [])
+    q = (
+        select(
+            bucket,
+            t.label,
+            t.context if by_context else literal_column("NULL"),
+            func.sum(t.hits),
+            func.sum(t.conversations),
+        )
+        .where(*conds)
+        .group_by(*group)
+        .having(func.sum(t.hits) != 0)
+    )
+    return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in session.execute(q)]
+
+
+def rollup_conversations(
+    session: Session, *, tenant_id: uuid.UUID, f: TrendFilters
+) -> dict[str, int]:
+    """Analysed conversations per bucket, summed from trend_day."""
+    t = TrendDay
+    dialect = session.get_bind().dialect.name
+    bucket = day_bucket_expr(dialect, t.day, f.interval).label("bucket")
+    q = (
+        select(bucket, func.sum(t.hits))
+        .where(*_rollup_conds(tenant_id, "conversation", f))
+        .group_by(bucket)
+    )
+    return {b: int(n) for b, n in session.execute(q) if n}

@@ -7,16 +7,41 @@ import uuid
 from sqlalchemy.orm import Session
 
 from service.trends.params import TrendFilters, buckets
-from service.trends.query import conversation_counts, insight_counts
+from service.trends.query import (
+    conversation_counts,
+    insight_counts,
+    rollup_conversations,
+    rollup_counts,
+    rollup_usable,
+)
 from service.trends.schemas import TrendOut, TrendPoint
 from service.trends.stats import poisson_rate_interval, wilson_interval
 
 
-def trend(session: Session, *, tenant_id: uuid.UUID, kind: str, filters: TrendFilters) -> TrendOut:
-    """Per bucket and label (and context for competitors): count, conversations, rate, share."""
+def trend(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    kind: str,
+    filters: TrendFilters,
+    use_rollup: bool | None = None,
+) -> TrendOut:
+    """Per bucket and label (and context for competitors): count, conversations, rate, share.
+
+    Whole-day windows without rep, deal or stage filters are summed from trend_day; the rest
+    group the insight rows themselves. Both give the same numbers (use_rollup forces one).
+    """
     by_context = kind == "competitor"
-    rows = insight_counts(session, tenant_id=tenant_id, kind=kind, f=filters, by_context=by_context)
-    denominators = conversation_counts(session, tenant_id=tenant_id, f=filters)
+    if rollup_usable(filters) if use_rollup is None else use_rollup:
+        rows = rollup_counts(
+            session, tenant_id=tenant_id, kind=kind, f=filters, by_context=by_context
+        )
+        denominators = rollup_conversations(session, tenant_id=tenant_id, f=filters)
+    else:
+        rows = insight_counts(
+            session, tenant_id=tenant_id, kind=kind, f=filters, by_context=by_context
+        )
+        denominators = conversation_counts(session, tenant_id=tenant_id, f=filters)
     days = buckets(filters.start, filters.end, filters.interval)
     found = {(b, label, ctx): (n, c) for b, label, ctx, n, c in rows}
     series = sorted(
