@@ -67,7 +67,10 @@ def verdict(
     if more_needed is not None and more_needed > 0:
         text += f" About {more_needed:,} more {what} per variant to detect {target}."
     elif more_needed == 0:
-        text += f" There are enough {what} to have seen {target}: any effect is likely smaller."
+        text += (
+            f" The test has the {what} to detect {target} (80% power); effects inside the "
+            "interval remain possible."
+        )
     return text
 
 

@@ -56,7 +56,7 @@ def _calls(start: Any) -> list[Call]:
             for k in range(3):
                 i = day * 72 + rep * 3 + k
                 price = (i % 10) < (3 if arm == "A" else 1)
-                said = "11" if (i % 5) < 3 else "10" if arm == "B" else ""
+                said = "11" if (i % 5) < 3 else "10" if (i % 5) == 3 else "00"
                 calls.append(
                     Call(
                         variant=arm,
@@ -64,14 +64,14 @@ def _calls(start: Any) -> list[Call]:
                         occurred_at=start + timedelta(days=day, hours=2 + k),
                         rep=f"R-{rep}",
                         objections=("price",) if price else (),
-                        next_step=(i % 3) == 0,
+                        next_step=(i * 7919) % 11 < 4,
                         talk_ratio=0.52 + (rep % 5) * 0.02 - (0.03 if arm == "B" else 0.0),
                         adherence=(said.count("1") / 2) if arm == "B" else None,
                         said_mask=said if arm == "B" else "",
                         evidence=[
                             {
-                                "said": True,
-                                "quote": OPENER_QUOTE,
+                                "said": said[0] == "1",
+                                "quote": OPENER_QUOTE if said[0] == "1" else None,
                             },
                             {
                                 "said": said == "11",
