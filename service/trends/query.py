@@ -121,12 +121,6 @@ def day_bucket_expr(dialect: str, column: Any, interval: Interval) -> ColumnElem
     return bucket_expr(dialect, column, interval)
 
 
-def rollup_usable(f: TrendFilters) -> bool:
-    """Whether trend_day can answer: whole UTC days, and no rep, deal or stage filter."""
-    whole = all(t.hour == t.minute == t.second == t.microsecond == 0 for t in (f.start, f.end))
-    return whole and f.rep is None and f.deal is None and f.stage is None
-
-
 def _rollup_conds(tenant_id: uuid.UUID, kind: str, f: TrendFilters) -> list[ColumnElement[bool]]:
     t = TrendDay
     conds: list[ColumnElement[bool]] = [

@@ -60,13 +60,23 @@ def test_incremental_counts_equal_a_rebuild_and_both_paths_agree(
                 k[0] == "conversation" and k[4] == "" and k[1] == at(10).date() for k in incremental
             )
             start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+            # Whole days, and partial days at both edges (the 17th's email at 09:30 is inside).
+            windows = [(start, end), (at(3).replace(hour=12), at(17).replace(minute=45))]
             for kind in ("objection", "competitor"):
                 for iv in ("day", "week", "month"):
                     for team in (None, "West", "East"):
-                        f = TrendFilters(start=start, end=end, interval=iv, team=team)  # type: ignore[arg-type]
-                        fast = trend(s, tenant_id=tid, kind=kind, filters=f, use_rollup=True)
-                        slow = trend(s, tenant_id=tid, kind=kind, filters=f, use_rollup=False)
-                        assert fast == slow, (kind, iv, team)
+                        for frm, to in windows:
+                            f = TrendFilters(start=frm, end=to, interval=iv, team=team)  # type: ignore[arg-type]
+                            fast = trend(s, tenant_id=tid, kind=kind, filters=f)
+                            slow = trend(s, tenant_id=tid, kind=kind, filters=f, use_rollup=False)
+                            assert fast == slow, (kind, iv, team, frm)
+            edges = trend(
+                s,
+                tenant_id=tid,
+                kind="objection",
+                filters=TrendFilters(start=windows[1][0], end=windows[1][1], interval="month"),
+            )
+            assert edges.conversations == {"2026-11-01": 2}
             week = trend(
                 s,
                 tenant_id=tid,
