@@ -272,8 +272,8 @@ def talk_metrics(session: Session, *, tenant_id: uuid.UUID, external_id: str) ->
         .where(
             c.tenant_id == tenant_id,
             c.deal_external_id == external_id,
-            c.kind == "call",
-            c.status == "done",
+            f.late(c.kind) == "call",
+            f.late(c.status) == "done",
         )
         .order_by(c.occurred_at, c.id)
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Float, case, cast, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from models import Conversation, Insight, TranscriptSegment
 from service.deals.settings import ACTIVE_COMPETITOR_CONTEXTS
@@ -78,6 +78,16 @@ def _quote(row: object) -> Quote:
     )
 
 
+def late(column: Any) -> Any:
+    """A column wrapped so no index serves a range on it.
+
+    Without ANALYZE statistics SQLite prefers a (tenant, kind, time) range to the per-deal
+    indexes and reads a whole tenant's recent rows for one deal; a time (or status) condition
+    on this wrapper is applied after the per-deal index lookup instead, on every database.
+    """
+    return func.coalesce(column, column)
+
+
 def chunks(ids: Sequence[str]) -> Iterator[list[str]]:
     """External ids in IN-list sized pieces."""
     unique = sorted(set(ids))
@@ -110,27 +120,38 @@ def contacts(
             .group_by(c.deal_external_id)
             .subquery()
         )
-        rows = session.execute(select(grouped)).all()
-        # The id of each last contact: point lookups on the same index.
-        ids = dict(
-            session.execute(
-                select(c.deal_external_id, c.id)
-                .join(
-                    grouped,
-                    and_(
-                        c.deal_external_id == grouped.c.deal, c.occurred_at == grouped.c.contact_at
-                    ),
-                )
-                .where(c.tenant_id == tenant_id, contact)
-            ).all()
+        # The id of each deal's last customer contact: a correlated ORDER BY ... LIMIT 1 per
+        # deal, which every planner answers from the (tenant, deal, occurred_at) index, with
+        # or without table statistics (a join here made SQLite scan all conversations).
+        c2 = aliased(Conversation)
+        last_id = (
+            select(c2.id)
+            .where(
+                c2.tenant_id == tenant_id,
+                c2.deal_external_id == grouped.c.deal,
+                or_(c2.kind == "call", c2.direction == "inbound"),
+            )
+            .order_by(c2.occurred_at.desc())
+            .limit(1)
+            .scalar_subquery()
         )
-        for deal, n, last_at, contact_at, rep_at in rows:
+        rows = session.execute(
+            select(
+                grouped.c.deal,
+                grouped.c.n,
+                grouped.c.last_at,
+                grouped.c.contact_at,
+                grouped.c.rep_at,
+                last_id,
+            )
+        ).all()
+        for deal, n, last_at, contact_at, rep_at, cid in rows:
             out[deal] = ContactFact(
                 conversations=int(n),
                 last_at=_utc(last_at),
                 last_contact_at=_utc(contact_at),
                 last_rep_at=_utc(rep_at),
-                last_contact_id=ids.get(deal),
+                last_contact_id=cid if contact_at is not None else None,
             )
     return out
 
@@ -151,15 +172,33 @@ def _latest_rows(
     tenant_id: uuid.UUID,
     kind: str,
     grouped: Any,
-    extra: Sequence[ColumnElement[bool]] = (),
+    extra: Callable[[Any], list[ColumnElement[bool]]] | None = None,
     with_rep_answer: bool = False,
 ) -> dict[tuple[str, str], Any]:
     """The latest insight of each (deal, label) group with the group's figures, as plain rows.
 
-    A join on the group's max time (an index probe each); plain columns rather than ORM
-    objects, because a board has thousands of groups.
+    A correlated ORDER BY ... LIMIT 1 per group picks it from the (tenant, deal, kind, label,
+    occurred_at) index whatever the planner's statistics (a join on the group's max time let
+    SQLite without ANALYZE scan every insight of the kind); then primary-key lookups.
     """
-    i = Insight
+    i, i2 = Insight, aliased(Insight)
+    latest_id = (
+        select(i2.id)
+        .where(
+            i2.tenant_id == tenant_id,
+            i2.deal_external_id == grouped.c.deal,
+            i2.kind == kind,
+            i2.label == grouped.c.label,
+            i2.speaker != "rep",
+            *(extra(i2) if extra is not None else ()),
+        )
+        .order_by(i2.occurred_at.desc(), i2.utterance.desc(), i2.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    figures = [c for c in grouped.c if c.name not in ("deal", "label")]
+    picked = session.execute(select(grouped.c.deal, grouped.c.label, latest_id, *figures)).all()
+    by_id = {row[2]: row for row in picked if row[2] is not None}
     cols: list[Any] = [
         i.id,
         i.deal_external_id.label("deal"),
@@ -172,7 +211,6 @@ def _latest_rows(
         i.end_s,
         i.utterance,
         i.context,
-        *(c for c in grouped.c if c.name not in ("deal", "label", "last_at")),
     ]
     if with_rep_answer:
         rep_turn_after = exists().where(
@@ -181,25 +219,29 @@ def _latest_rows(
             TranscriptSegment.idx > func.coalesce(i.utterance, -1),
         )
         cols.append(rep_turn_after.label("rep_after"))
-    q = (
-        select(*cols)
-        .join(
-            grouped,
-            and_(
-                i.deal_external_id == grouped.c.deal,
-                i.label == grouped.c.label,
-                i.occurred_at == grouped.c.last_at,
-            ),
-        )
-        .where(i.tenant_id == tenant_id, i.kind == kind, i.speaker != "rep", *extra)
-    )
     best: dict[tuple[str, str], Any] = {}
-    for row in session.execute(q):
-        key = (row.deal, row.label)
-        old = best.get(key)
-        if old is None or (row.utterance or 0, row.id) > (old.utterance or 0, old.id):
-            best[key] = row
+    ids = list(by_id)
+    for k in range(0, len(ids), CHUNK):
+        for row in session.execute(select(*cols).where(i.id.in_(ids[k : k + CHUNK]))):
+            group = by_id[row.id]
+            best[(row.deal, row.label)] = _Latest(
+                row, dict(zip([c.name for c in figures], group[3:], strict=True))
+            )
     return best
+
+
+class _Latest:
+    """An insight row plus its group's figures, read by attribute like a row."""
+
+    def __init__(self, row: Any, figures: dict[str, Any]) -> None:
+        self._row = row
+        self._figures = figures
+        self._mapping = {**row._mapping, **figures}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._figures:
+            return self._figures[name]
+        return getattr(self._row, name)
 
 
 def objection_states(
@@ -230,7 +272,7 @@ def objection_states(
             i.speaker != "rep",
         ]
         if since is not None:
-            conds.append(i.occurred_at >= since)
+            conds.append(late(i.occurred_at) >= since)
         if categories is not None:
             conds.append(i.label.in_(categories))
         grouped = (
@@ -291,14 +333,18 @@ def active_competitors(
                 i.deal_external_id.in_(part),
                 i.kind == "competitor",
                 i.speaker != "rep",
-                i.occurred_at >= since,
+                late(i.occurred_at) >= since,
                 active,
             )
             .group_by(i.deal_external_id, i.label)
             .subquery()
         )
         latest = _latest_rows(
-            session, tenant_id=tenant_id, kind="competitor", grouped=grouped, extra=[active]
+            session,
+            tenant_id=tenant_id,
+            kind="competitor",
+            grouped=grouped,
+            extra=lambda e: [e.context.in_(ACTIVE_COMPETITOR_CONTEXTS)],
         )
         for (deal, label), row in sorted(latest.items(), key=lambda kv: (kv[0][0], -kv[1].n)):
             out.setdefault(deal, []).append(
@@ -322,9 +368,9 @@ def talk_ratios(
             .where(
                 c.tenant_id == tenant_id,
                 c.deal_external_id.in_(part),
-                c.occurred_at >= since,
-                c.kind == "call",
-                c.status == "done",
+                late(c.occurred_at) >= since,
+                late(c.kind) == "call",
+                late(c.status) == "done",
                 rep_s.is_not(None),
             )
             .group_by(c.deal_external_id)

@@ -9,7 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, String, case, func, literal_column, select
+from sqlalchemy import ColumnElement, String, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from models import Deal, DealStageChange, Insight
@@ -18,11 +18,15 @@ from service.deals import facts as f
 from service.deals.risk import DealFacts, quote_link
 from service.deals.schemas import DealFilters, DealSummary, EvidenceLink
 from service.deals.service import filter_conditions, summaries, tenant_risk
+from service.trends.params import TrendFilters
+from service.trends.service import trend
 
 # A literal, not a bind parameter: PostgreSQL must see one expression in SELECT and GROUP BY.
 OTHER = literal_column("'other'", String)
 
 QUOTES_PER_ITEM = 3
+# A review discusses the first deals of each list; every list section is capped at this.
+SECTION_LIMIT = 50
 
 
 class ObjectionNote(BaseModel):
@@ -103,6 +107,7 @@ def wins_since(
         tenant_id=tenant_id,
         conds=conds,
         order_by=(Deal.closed_at.desc(),),
+        limit=SECTION_LIMIT,
         now=now,
         cache=cache,
     )
@@ -161,6 +166,7 @@ def new_deals(
         tenant_id=tenant_id,
         conds=[Deal.tenant_id == tenant_id, Deal.id.in_(ids)],
         order_by=(Deal.created_at.desc(),),
+        limit=SECTION_LIMIT,
         now=now,
         cache=cache,
     )
@@ -178,7 +184,9 @@ def closing_before(
 ) -> list[DealSummary]:
     """Open deals expected to close on or before a date (overdue ones included), soonest first."""
     conds = [*_conds(tenant_id, team, rep), Deal.status == "open", Deal.close_date <= before]
-    return summaries(session, tenant_id=tenant_id, conds=conds, limit=2000, now=now, cache=cache)
+    return summaries(
+        session, tenant_id=tenant_id, conds=conds, limit=SECTION_LIMIT, now=now, cache=cache
+    )
 
 
 def stalled_deals(
@@ -204,7 +212,7 @@ def stalled_deals(
         tenant_id=tenant_id,
         conds=conds,
         order_by=(Deal.stage_entered_at,),
-        risk="stalled",
+        limit=SECTION_LIMIT,
         now=now,
         cache=cache,
     )
@@ -219,30 +227,37 @@ def open_objections_by_deal(
     categories: list[str] | None = None,
     now: datetime | None = None,
     cache: dict[str, DealFacts] | None = None,
+    limit: int = SECTION_LIMIT,
 ) -> list[DealObjections]:
     """Open deals with unresolved customer objections, most objections first.
 
-    Categories default to the tenant's risk categories (the flags' facts are reused); other
-    categories are looked up on their own. The tenant's lookback applies either way.
+    Categories default to the tenant's risk categories; the tenant's lookback applies. At most
+    limit deals, those with the most open objections.
     """
     now = now or utcnow()
     cfg = tenant_risk(session, tenant_id=tenant_id)
-    cache = cache if cache is not None else {}
     conds = [*_conds(tenant_id, team, rep), Deal.status == "open"]
-    deals = summaries(
-        session, tenant_id=tenant_id, conds=conds, limit=100_000, now=now, cache=cache
-    )
+    # Rank every open deal by its open objections first (two grouped queries), then build the
+    # board rows and flags only for the deals shown.
+    open_ids = list(session.execute(select(Deal.external_id).where(*conds)).scalars())
     wanted = set(categories) if categories is not None else set(cfg.objection_categories)
-    if wanted <= set(cfg.objection_categories):
-        states = {d.external_id: cache[d.external_id].objections for d in deals}
-    else:
-        states = f.objection_states(
-            session,
-            tenant_id=tenant_id,
-            deals=[d.external_id for d in deals],
-            since=now - timedelta(days=cfg.objection_lookback_days),
-            categories=sorted(wanted),
-        )
+    states = f.objection_states(
+        session,
+        tenant_id=tenant_id,
+        deals=open_ids,
+        since=now - timedelta(days=cfg.objection_lookback_days),
+        categories=sorted(wanted),
+    )
+    counts = {k: sum(1 for s in v if s.open) for k, v in states.items()}
+    top = sorted((k for k, n in counts.items() if n), key=lambda k: (-counts[k], k))[:limit]
+    deals = summaries(
+        session,
+        tenant_id=tenant_id,
+        conds=[*conds, Deal.external_id.in_(top)],
+        limit=limit,
+        now=now,
+        cache=cache,
+    )
     out: list[DealObjections] = []
     for d in deals:
         open_here = [s for s in states.get(d.external_id, []) if s.open and s.category in wanted]
@@ -283,7 +298,6 @@ def competitor_movement(
     conds: list[ColumnElement[bool]] = [
         i.tenant_id == tenant_id,
         i.kind == "competitor",
-        i.occurred_at >= prev,
         i.occurred_at < until,
     ]
     if team is not None:
@@ -291,24 +305,26 @@ def competitor_movement(
     if rep is not None:
         conds.append(i.rep_external_id == rep)
     current = i.occurred_at >= since
-    rows = session.execute(
-        select(
-            i.label,
-            func.sum(case((current, 1), else_=0)),
-            func.sum(case((current, 0), else_=1)),
-            func.count(func.distinct(case((current, i.deal_external_id)))),
-        )
-        .where(*conds)
-        .group_by(i.label)
-    ).all()
-    ctx_rows = session.execute(
-        select(i.label, func.coalesce(i.context, OTHER), func.count())
-        .where(*conds, current)
-        .group_by(i.label, func.coalesce(i.context, OTHER))
-    ).all()
+    # Counts per competitor and context from the trend path (daily counts for whole days);
+    # only the distinct deals of the current period group the insight rows.
+    totals: dict[str, list[int]] = {}
     contexts: dict[str, dict[str, int]] = {}
-    for label, ctx, n in ctx_rows:
-        contexts.setdefault(label, {})[ctx] = int(n)
+    for slot, (start, end) in enumerate(((since, until), (prev, since))):
+        window = TrendFilters(start=start, end=end, interval="month", team=team, rep=rep)
+        for p in trend(session, tenant_id=tenant_id, kind="competitor", filters=window).points:
+            if p.count:
+                totals.setdefault(p.label, [0, 0])[slot] += p.count
+                if slot == 0:
+                    ctx = contexts.setdefault(p.label, {})
+                    ctx[p.context or "other"] = ctx.get(p.context or "other", 0) + p.count
+    deal_counts = dict(
+        session.execute(
+            select(i.label, func.count(func.distinct(i.deal_external_id)))
+            .where(*conds, current)
+            .group_by(i.label)
+        ).all()
+    )
+    rows = [(label, cur, pre, deal_counts.get(label, 0)) for label, (cur, pre) in totals.items()]
     # The newest quotes per competitor: a short index range scan each (a handful of labels).
     quotes: dict[str, list[EvidenceLink]] = {}
     for label, *_ in rows:

@@ -54,8 +54,8 @@ def filter_conditions(
     if filters.risk is not None:
         conds.append(Deal.status == "open")
     if filters.risk == "stalled":
-        # A superset; the flag itself decides (whole days).
-        conds.append(Deal.stage_entered_at < now - timedelta(days=cfg.stalled_days))
+        # Exactly the flag's rule: more than N whole days in the stage.
+        conds.append(Deal.stage_entered_at <= now - timedelta(days=cfg.stalled_days + 1))
     if filters.risk == "close_date_passed":
         conds.append(Deal.close_date < now.date())
     return conds
@@ -202,9 +202,9 @@ def talk_calls(
         .where(
             C.tenant_id == tenant_id,
             C.deal_external_id == external_id,
-            C.occurred_at >= since,
-            C.kind == "call",
-            C.status == "done",
+            f.late(C.occurred_at) >= since,
+            f.late(C.kind) == "call",
+            f.late(C.status) == "done",
             ratio.is_not(None),
         )
         .order_by(C.occurred_at.desc(), C.id)
