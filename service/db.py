@@ -29,6 +29,7 @@ def make_engine(settings: Settings) -> Engine:
             max_overflow=settings.db.max_overflow,
         )
         busy_ms = settings.db.sqlite_busy_timeout_ms
+        cache_mb = settings.db.sqlite_cache_mb
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -39,6 +40,7 @@ def make_engine(settings: Settings) -> Engine:
             cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA cache_size={-1024 * int(cache_mb)}")  # negative: in KiB
             cur.close()
 
         @event.listens_for(engine, "begin")

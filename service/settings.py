@@ -19,6 +19,9 @@ class DbSettings(BaseModel):
     max_overflow: int = 20
     echo: bool = False
     sqlite_busy_timeout_ms: int = 30_000
+    # Page cache per SQLite connection, grown only as pages are read. Whole-tenant reads such as
+    # experiment results by deal (100,000 calls) measured about 10% faster than with 2 MB.
+    sqlite_cache_mb: int = Field(default=64, ge=2, le=4096)
 
 
 class StorageSettings(BaseModel):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Float,
+    Select,
     Uuid,
     and_,
     case,
@@ -47,6 +48,9 @@ from models import (
 from models.base import utcnow
 from nlp.objections import CATEGORIES
 from service.experiments.service import Loaded
+
+OBJECTION_BITS = {c: 1 << i for i, c in enumerate(CATEGORIES)}
+OTHER_BIT = 1 << len(CATEGORIES)  # an objection whose label is not in the taxonomy
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +136,7 @@ def _f(expr: Any) -> ColumnElement[float]:
     return cast(expr, Float)
 
 
-def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> CTE:
+def call_select(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> Select[Any]:
     """One row per call of the experiment: variant, cluster, day, adherent, m0, m1, ..."""
     exp = loaded.experiment
     dialect = session.get_bind().dialect.name
@@ -150,14 +154,15 @@ def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
     )
     cluster = unit_col if exp.unit != "conversation" else null()
     unscripted = [v.key for v in loaded.variants if not v.script] or ["\x00"]
+    # One bit per category (and one for any other label): a single integer column carries
+    # every category, however many the breakdown has, and numpy or SQL unpack it.
+    label_bit = case(
+        *((Insight.label == c, bit) for c, bit in OBJECTION_BITS.items()), else_=OTHER_BIT
+    )
     objections = (
         select(
             Insight.conversation_id.label("cid"),
-            *(
-                func.max(case((Insight.label == c, 1), else_=0)).label(c)
-                for c in CATEGORIES
-                if f"objection_rate.{c}" in metrics
-            ),
+            func.sum(label_bit.distinct()).label("mask"),
         )
         .where(
             Insight.tenant_id == tenant_id,
@@ -167,6 +172,10 @@ def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
         .group_by(Insight.conversation_id)
         .subquery()
     )
+
+    def has_bit(bit: int) -> ColumnElement[bool]:
+        return objections.c.mask.op("&")(bit) != 0
+
     # Stage progression is known only once the window has passed: later calls are left out.
     window = exp.stage_window_days
     advanced = exists(
@@ -187,7 +196,7 @@ def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
     expressions: dict[str, Any] = {
         "objection_rate": lambda: _f(case((objections.c.cid.is_not(None), 1), else_=0)),
         **{
-            f"objection_rate.{c}": (lambda c=c: _f(func.coalesce(objections.c[c], 0)))
+            f"objection_rate.{c}": (lambda c=c: _f(case((has_bit(OBJECTION_BITS[c]), 1), else_=0)))
             for c in CATEGORIES
         },
         "stage_advanced": lambda: _f(case((stage_known, case((advanced, 1), else_=0)), else_=None)),
@@ -196,6 +205,7 @@ def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
         "question_rate": lambda: Conversation.metrics["rep_questions_per_min"].as_float(),
         "adherence": lambda: _f(adh.share),
     }
+    has_objections = any(m.startswith("objection_rate") for m in metrics)
     # Only the metrics asked for: each one costs a column over every call.
     values: dict[str, ColumnElement[Any]] = {m: expressions[m]() for m in metrics}
     base = (
@@ -209,6 +219,7 @@ def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
                 (variant.in_(unscripted), 1), (adh.share >= exp.adherence_min_share, 1), else_=0
             ).label("adherent"),
             *(expr.label(f"m{i}") for i, expr in enumerate(values.values())),
+            *([objections.c.mask.label("objection_mask")] if has_objections else []),
         )
         .select_from(Conversation)
         .outerjoin(exposure, and_(exposure.experiment_id == exp.id, exposure.unit_id == unit_col))
@@ -222,8 +233,14 @@ def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
             or_(Conversation.playbook_experiment == exp.key, exposure.id.is_not(None)),
         )
     )
-    if any(m.startswith("objection_rate") for m in metrics):
+    if has_objections:
         base = base.outerjoin(objections, objections.c.cid == Conversation.id)
+    return base
+
+
+def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> CTE:
+    """The experiment's calls (see call_select) as a CTE to aggregate over."""
+    base = call_select(session, loaded=loaded, metrics=metrics)
     # Materialised once: otherwise each metric's JSON extraction runs again for its count, sum
     # and sum of squares (SQLite and PostgreSQL both inline a plain subquery).
     return base.cte("call_values").prefix_with("MATERIALIZED")
@@ -250,6 +267,61 @@ def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[s
     )
     # Core execution on the session's connection: no ORM row processing for many groups.
     return _columns(session.connection().execute(stmt).all(), list(metrics), squares=squares)
+
+
+def conversation_calls(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> Groups:
+    """The named metrics call by call, each call a group of its own (count 0 or 1, value).
+
+    Randomised by deal, a deal rarely has two calls on one day, so grouping by (deal, day)
+    returns about as many rows as there are calls and only adds a sort: here the rows come
+    straight from the scan and numpy does the rest (cluster_moments accepts several rows per
+    cluster and day).
+    """
+    base = call_select(session, loaded=loaded, metrics=metrics).subquery("calls")
+    keys = [v.key for v in loaded.variants]
+    # Objection metrics come from the one mask column; the others each from their own.
+    plain = [i for i, m in enumerate(metrics) if not m.startswith("objection_rate")]
+    cols = [base.c[f"m{i}"] for i in plain]
+    if len(plain) < len(metrics):
+        cols.append(base.c.objection_mask)
+    stmt = select(base.c.variant, base.c.cluster, base.c.day, base.c.adherent, *cols).where(
+        base.c.variant.in_(keys)
+    )
+    result = session.connection().execute(stmt)
+    # Plain DBAPI tuples: about as many rows as calls, and no column here needs SQLAlchemy's
+    # result processing (strings, numbers, and dates that _as_date reads either way).
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    if not rows:
+        return no_groups(list(metrics))
+    head = list(zip(*rows, strict=True))
+    # NULL (no observation of the metric on this call) becomes NaN in the conversion.
+    values = np.array(head[4:], dtype=np.float64).reshape(len(cols), len(rows))
+    by_metric: dict[str, npt.NDArray[np.float64]] = {
+        metrics[i]: values[j] for j, i in enumerate(plain)
+    }
+    if len(plain) < len(metrics):
+        mask = np.nan_to_num(values[-1]).astype(np.int64)
+        for m in metrics:
+            if m == "objection_rate":
+                by_metric[m] = (mask != 0).astype(np.float64)
+            elif m.startswith("objection_rate."):
+                bit = OBJECTION_BITS[m.split(".", 1)[1]]
+                by_metric[m] = ((mask & bit) != 0).astype(np.float64)
+    days = {d: _as_date(d) for d in set(head[2])}
+    stats = {}
+    for name in metrics:
+        v = by_metric[name]
+        seen = ~np.isnan(v)
+        total = np.where(seen, v, 0.0)
+        stats[name] = np.column_stack([seen, total, total * total])
+    return Groups(
+        [str(v) for v in head[0]],
+        list(head[1]),
+        [days[d] for d in head[2]],
+        np.array(head[3], dtype=bool),
+        stats,
+    )
 
 
 def deal_groups(session: Session, *, loaded: Loaded) -> Groups:

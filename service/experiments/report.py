@@ -55,11 +55,15 @@ class GroupArrays:
         self.clustered = any(c is not None for c in groups.cluster)
         offsets = {d: (d - start).days for d in set(groups.day)}
         day = np.array([offsets[d] for d in groups.day], dtype=np.int64)
-        self.day = np.clip(day, 0, MAX_DAYS - 1)
-        self.variant = np.array([index[v] for v in groups.variant], dtype=np.int64)
-        self.adherent = groups.adherent
-        self.cluster = cl
-        self.stats = dict(groups.stats)
+        day = np.clip(day, 0, MAX_DAYS - 1)
+        variant = np.array([index[v] for v in groups.variant], dtype=np.int64)
+        # Sorted by cluster and day once, so no metric or variant sorts its rows again.
+        order = np.lexsort((day, cl)) if self.clustered else np.arange(len(groups))
+        self.day = day[order]
+        self.variant = variant[order]
+        self.adherent = groups.adherent[order]
+        self.cluster = cl[order]
+        self.stats = {name: block[order] for name, block in groups.stats.items()}
 
     def moments(self, metric: str, variant: int, *, per_protocol: bool, n_days: int) -> Moments:
         """Cumulative daily moments of one metric for one variant."""
@@ -71,7 +75,9 @@ class GroupArrays:
         s = self.stats[metric][mask]
         if not self.clustered:
             return iid_moments(self.day[mask], s[:, 0], s[:, 1], s[:, 2], n_days)
-        return cluster_moments(self.cluster[mask], self.day[mask], s[:, 0], s[:, 1], n_days)
+        return cluster_moments(
+            self.cluster[mask], self.day[mask], s[:, 0], s[:, 1], n_days, presorted=True
+        )
 
 
 def sequential_n_per_arm(

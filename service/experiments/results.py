@@ -8,9 +8,11 @@ import io
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from service.experiments.cluster_sql import cluster_daily
+from service.experiments.cluster_sql import DailyMoments, cluster_daily
 from service.experiments.metrics import METRICS
 from service.experiments.queries import (
+    Groups,
+    conversation_calls,
     conversation_groups,
     deal_groups,
     line_usage,
@@ -29,25 +31,36 @@ def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
     per_call = [
         m for m in dict.fromkeys([*wanted, "adherence"]) if METRICS[m].level == "conversation"
     ]
-    # Clustered moments: on PostgreSQL the window-function path returns one row per variant
-    # and day (by deal at 100,000 calls: 1.0-1.5 s, about what fetching every (cluster, day)
-    # group costs, with far less data moved); on SQLite it was clearly slower. Both give the
-    # same numbers (tests/service/test_experiment_cluster_sql.py).
-    in_database = exp.unit != "conversation" and session.get_bind().dialect.name != "sqlite"
     deals = deal_groups(session, loaded=loaded) if "won_rate" in wanted else no_groups(["won_rate"])
     return build_results(
         loaded,
         experiment=experiment_out(loaded),
-        conversation_rows=(
-            cluster_daily(session, loaded=loaded, metrics=per_call, start=exp.started_at.date())
-            if in_database
-            else conversation_groups(session, loaded=loaded, metrics=per_call)
-        ),
+        conversation_rows=_conversation_rows(session, loaded=loaded, metrics=per_call),
         deal_rows=deals,
         units=units_per_variant(session, loaded=loaded),
         usage=line_usage(session, loaded=loaded),
         now=utcnow(),
     )
+
+
+def _conversation_rows(
+    session: Session, *, loaded: Loaded, metrics: list[str]
+) -> Groups | DailyMoments:
+    """The per-call metrics in the shape measured cheapest for the unit and the database.
+
+    By conversation: grouped per (variant, day, adherent) in SQL, a few hundred rows. By deal:
+    about one call per (deal, day), so grouping saves no rows; the calls come back as they are
+    and numpy keeps the running cluster sums (both databases). By rep: grouped per (rep, day)
+    on SQLite; on PostgreSQL window functions return one row per variant and day. All paths
+    give the same numbers (tests/service/test_experiment_cluster_sql.py,
+    docs/benchmarks.md section 8 for the timings).
+    """
+    exp = loaded.experiment
+    if exp.unit == "deal":
+        return conversation_calls(session, loaded=loaded, metrics=metrics)
+    if exp.unit == "rep" and session.get_bind().dialect.name != "sqlite":
+        return cluster_daily(session, loaded=loaded, metrics=metrics, start=exp.started_at.date())
+    return conversation_groups(session, loaded=loaded, metrics=metrics)
 
 
 CSV_COLUMNS = [

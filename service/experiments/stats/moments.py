@@ -92,8 +92,14 @@ def cluster_moments(
     count: npt.ArrayLike,
     total: npt.ArrayLike,
     n_days: int,
+    *,
+    presorted: bool = False,
 ) -> Moments:
-    """Moments from rows (cluster index, day, n, sum y), one row per cluster and day or more."""
+    """Moments from rows (cluster index, day, n, sum y), one row per cluster and day or more.
+
+    presorted: the rows are already ordered by cluster, then day (a subset of rows sorted once
+    keeps that order, so several metrics can share one sort).
+    """
     cl = np.asarray(cluster, dtype=np.int64)
     d = np.asarray(day, dtype=np.int64)
     m = np.asarray(count, dtype=np.float64)
@@ -103,8 +109,9 @@ def cluster_moments(
     if cl.size == 0:
         z = np.zeros(n_days)
         return Moments(z, z, z, z, z, z)
-    order = np.lexsort((d, cl))
-    cl, d, m, y = cl[order], d[order], m[order], y[order]
+    if not presorted:
+        order = np.lexsort((d, cl))
+        cl, d, m, y = cl[order], d[order], m[order], y[order]
     # Running sums within each cluster: a global cumsum minus the value where the cluster began.
     first = np.ones(cl.size, dtype=bool)
     first[1:] = cl[1:] != cl[:-1]
