@@ -40,6 +40,11 @@ def bucket_expr(dialect: str, column: Any, interval: Interval) -> ColumnElement[
     raise RuntimeError(f"unsupported database dialect {dialect}")  # pragma: no cover
 
 
+def late(column: Any) -> Any:
+    """A column wrapped so no index serves a range on it (see service.deals.facts.late)."""
+    return func.coalesce(column, column)
+
+
 def _stage_deals(tenant_id: uuid.UUID, stage: str) -> Any:
     return select(Deal.external_id).where(Deal.tenant_id == tenant_id, Deal.stage == stage)
 
@@ -49,11 +54,14 @@ def insight_conditions(
 ) -> list[ColumnElement[bool]]:
     """Which insights a trend or evidence query counts."""
     i = Insight
+    # With a deal or stage filter the per-deal index is the way in; a time range on the plain
+    # column would tempt SQLite (without statistics) into reading the whole tenant's window.
+    when = late(i.occurred_at) if f.deal is not None or f.stage is not None else i.occurred_at
     conds: list[ColumnElement[bool]] = [
         i.tenant_id == tenant_id,
         i.kind == kind,
-        i.occurred_at >= f.start,
-        i.occurred_at < f.end,
+        when >= f.start,
+        when < f.end,
     ]
     if f.label is not None:
         conds.append(i.label == f.label)
