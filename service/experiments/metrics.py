@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,3 +85,14 @@ def _catalogue() -> dict[str, Metric]:
 
 
 METRICS: dict[str, Metric] = _catalogue()
+BREAKDOWN = tuple(f"objection_rate.{c}" for c in CATEGORIES)
+
+
+def objection_breakdown(named: Sequence[str]) -> list[str]:
+    """The per-category objection rates shown beside an experiment naming any objection metric.
+
+    Categories the experiment names itself keep their pre-registered role and are left out.
+    """
+    if not any(m.startswith("objection_rate") for m in named):
+        return []
+    return [m for m in BREAKDOWN if m not in named]

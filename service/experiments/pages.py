@@ -91,6 +91,7 @@ def view(res: ResultsOut) -> dict[str, Any]:
     tested = [m for m in res.metrics if m.role != "descriptive" or m.metric == "adherence"]
     primary = [m for m in res.metrics if m.role == "primary" and m.analysis == "itt"]
     secondary = [m for m in res.metrics if m.role == "secondary" and m.analysis == "itt"]
+    breakdown = [m for m in res.metrics if m.role == "breakdown" and m.analysis == "itt"]
     charts = [
         sequence_chart(m, c)
         for m in res.metrics
@@ -102,6 +103,7 @@ def view(res: ResultsOut) -> dict[str, Any]:
         "rows": [Row(m, c) for m in tested for c in m.comparisons],
         "primary": primary,
         "secondary": secondary,
+        "breakdown": breakdown,
         "charts": charts,
         "show": show,
         "interval": interval,

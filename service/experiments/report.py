@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from service.experiments.cluster_sql import DailyMoments
-from service.experiments.metrics import METRICS, Metric
+from service.experiments.metrics import METRICS, Metric, objection_breakdown
 from service.experiments.queries import Groups, LineUsage
 from service.experiments.schemas import (
     ArmOut,
@@ -179,6 +179,7 @@ def build_results(
     rho2 = mixture_rho2(2.0 * exp.planned_units_per_variant, alpha=ALPHA)
     roles: list[tuple[str, str]] = [(exp.primary_metric, "primary")]
     roles += [(m, "secondary") for m in exp.secondary_metrics]
+    roles += [(m, "breakdown") for m in objection_breakdown([m for m, _ in roles])]
     if "adherence" not in [m for m, _ in roles]:
         roles.append(("adherence", "descriptive"))
 
@@ -186,6 +187,7 @@ def build_results(
     pending: dict[str, list[tuple[MetricResultOut, int, Comparison, Metric, float]]] = {
         "primary": [],
         "secondary": [],
+        "breakdown": [],
         "descriptive": [],
     }
     for name, role in roles:
@@ -252,7 +254,8 @@ def build_results(
                 variant=keys[vi],
                 comp=comp,
                 significant=sig,
-                corrected=len(items) if family == "secondary" else 1,
+                corrected=len(items) if family in ("secondary", "breakdown") else 1,
+                family="category" if family == "breakdown" else "secondary",
                 more_needed=more,
                 effect=effect,
             )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from service.experiments.cluster_sql import DailyMoments, cluster_daily
-from service.experiments.metrics import METRICS
+from service.experiments.metrics import METRICS, objection_breakdown
 from service.experiments.queries import (
     Groups,
     conversation_calls,
@@ -28,9 +28,8 @@ def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
     """Every metric of the experiment compared with the control, as of now."""
     exp = loaded.experiment
     wanted = [exp.primary_metric, *exp.secondary_metrics]
-    per_call = [
-        m for m in dict.fromkeys([*wanted, "adherence"]) if METRICS[m].level == "conversation"
-    ]
+    named = [*wanted, *objection_breakdown(wanted), "adherence"]
+    per_call = [m for m in dict.fromkeys(named) if METRICS[m].level == "conversation"]
     deals = deal_groups(session, loaded=loaded) if "won_rate" in wanted else no_groups(["won_rate"])
     return build_results(
         loaded,

@@ -194,7 +194,8 @@ class MetricResultOut(BaseModel):
     metric: str
     label: str
     kind: Literal["proportion", "mean"]
-    role: Literal["primary", "secondary", "descriptive"]
+    # breakdown: the per-category objection rates, Holm-corrected as a family of their own.
+    role: Literal["primary", "secondary", "breakdown", "descriptive"]
     analysis: Literal["itt", "per_protocol"]
     unit: str
     comparisons: list[ComparisonOut]

@@ -29,6 +29,7 @@ def verdict(
     corrected: int,
     more_needed: int | None,
     effect: float,
+    family: str = "secondary",
 ) -> str:
     """One sentence (or two) saying what the data show for this variant and metric."""
     lo, hi = comp.sequence
@@ -56,7 +57,7 @@ def verdict(
     if corrected > 1 and (lo > 0 or hi < 0):
         return (
             f"Variant {variant} vs control on {metric.label}: the interval ({interval}) excludes "
-            f"zero, but not after Holm's correction for {corrected} secondary comparisons; "
+            f"zero, but not after Holm's correction for {corrected} {family} comparisons; "
             "treat it as a lead to test again, not a result."
         )
     text = (
