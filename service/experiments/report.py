@@ -20,6 +20,7 @@ from service.experiments.schemas import (
     MetricResultOut,
     ResultsOut,
     SrmOut,
+    UnknownVariantsOut,
     VariantAdherenceOut,
 )
 from service.experiments.service import Loaded
@@ -32,6 +33,10 @@ from service.experiments.verdicts import srm_verdict, verdict
 ALPHA = 0.05
 MAX_DAYS = 3 * 366
 Z_POWER = 0.8416  # 80% power
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _num(x: float) -> float | None:
@@ -160,6 +165,7 @@ def build_results(
     deal_rows: Groups,
     units: dict[str, int],
     usage: dict[str, LineUsage],
+    unknown: UnknownVariantsOut,
     now: datetime,
 ) -> ResultsOut:
     """Statistics for every chosen metric and treatment variant, Holm within each family."""
@@ -303,6 +309,12 @@ def build_results(
         "Intention to treat: every call of a variant counts, whatever the rep said. Per protocol "
         "(adherent calls only) is shown for context; it is not randomised and can be biased.",
     ]
+    if unknown.calls or unknown.deals:
+        notes.append(
+            f"{_count(unknown.calls, 'call')} and {_count(unknown.deals, 'deal')} name this "
+            f"experiment with a variant it does not have ({_count(unknown.distinct, 'key')}); "
+            "they are left out of every metric. Check the CRM's playbook field."
+        )
     if conv.clustered:
         notes.append(
             f"Randomised by {exp.unit}: intervals treat calls of one {exp.unit} as correlated "
@@ -322,6 +334,7 @@ def build_results(
         ),
         metrics=results,
         adherence=_adherence(loaded, usage),
+        unknown_variants=unknown,
         notes=notes,
     )
 

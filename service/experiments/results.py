@@ -22,6 +22,7 @@ from service.experiments.queries import (
 from service.experiments.report import build_results
 from service.experiments.schemas import ResultsOut
 from service.experiments.service import Loaded, experiment_out
+from service.experiments.unknown import unknown_variants
 
 
 def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
@@ -38,6 +39,7 @@ def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
         deal_rows=deals,
         units=units_per_variant(session, loaded=loaded),
         usage=line_usage(session, loaded=loaded),
+        unknown=unknown_variants(session, loaded=loaded),
         now=utcnow(),
     )
 

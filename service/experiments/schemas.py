@@ -230,6 +230,23 @@ class VariantAdherenceOut(BaseModel):
     lines: list[LineOut]
 
 
+class UnknownVariantOut(BaseModel):
+    """One variant key the experiment does not have (None: the playbook field had no variant)."""
+
+    variant: str | None
+    calls: int
+    deals: int
+
+
+class UnknownVariantsOut(BaseModel):
+    """Calls and deals naming a variant the experiment lacks: left out of metrics, counted here."""
+
+    calls: int
+    deals: int
+    distinct: int
+    variants: list[UnknownVariantOut]  # the most frequent keys, at most 20
+
+
 class ResultsOut(BaseModel):
     """Everything /results returns."""
 
@@ -239,4 +256,5 @@ class ResultsOut(BaseModel):
     srm: SrmOut
     metrics: list[MetricResultOut]
     adherence: list[VariantAdherenceOut]
+    unknown_variants: UnknownVariantsOut
     notes: list[str]
