@@ -49,8 +49,11 @@ class Experiment(Base):
     # A call is adherent (per-protocol) when the rep said at least this share of the key lines.
     adherence_min_share: Mapped[float] = mapped_column(Float, default=0.5)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Set once by POST /stop: results count calls before it, assignment stops logging.
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ExperimentVariant(Base):

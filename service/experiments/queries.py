@@ -32,6 +32,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     type_coerce,
     union_all,
 )
@@ -42,6 +43,7 @@ from models import (
     ConversationAdherence,
     Deal,
     DealStageChange,
+    Experiment,
     ExperimentExposure,
     Insight,
 )
@@ -130,6 +132,13 @@ def whole_tenant(tenant_id: uuid.UUID, dialect: str) -> ColumnElement[bool]:
     if dialect == "sqlite":
         return type_coerce(literal_column("+conversation.tenant_id"), Uuid) == tenant_id
     return Conversation.tenant_id == tenant_id
+
+
+def before_stop(exp: Experiment) -> ColumnElement[bool]:
+    """Calls before the experiment was stopped (all of them while it runs)."""
+    if exp.stopped_at is None:
+        return true()
+    return Conversation.occurred_at < exp.stopped_at
 
 
 def _f(expr: Any) -> ColumnElement[float]:
@@ -229,7 +238,7 @@ def call_select(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
             Conversation.kind == "call",
             Conversation.analyzed_at.is_not(None),
             Conversation.occurred_at >= exp.started_at,
-            Conversation.occurred_at < exp.stopped_at if exp.stopped_at else literal(True),
+            before_stop(exp),
             or_(Conversation.playbook_experiment == exp.key, exposure.id.is_not(None)),
         )
     )
@@ -353,6 +362,7 @@ def deal_groups(session: Session, *, loaded: Loaded) -> Groups:
             Deal.tenant_id == exp.tenant_id,
             Deal.status.in_(("won", "lost")),
             Deal.closed_at >= exp.started_at,
+            Deal.closed_at < exp.stopped_at if exp.stopped_at else literal(True),
             or_(Deal.playbook_experiment == exp.key, exposure.id.is_not(None)),
         )
         .subquery()
@@ -389,6 +399,7 @@ def units_per_variant(session: Session, *, loaded: Loaded) -> dict[str, int]:
         Conversation.playbook_experiment == exp.key,
         unit_col.is_not(None),
         Conversation.occurred_at >= exp.started_at,
+        before_stop(exp),
     )
     if exp.unit == "conversation":
         # Each call is its own unit: count them, plus logged units with no call (yet).
@@ -397,6 +408,7 @@ def units_per_variant(session: Session, *, loaded: Loaded) -> dict[str, int]:
             Conversation.kind == "call",
             Conversation.playbook_experiment == exp.key,
             Conversation.occurred_at >= exp.started_at,
+            before_stop(exp),
         )
         counts = {
             str(v): int(n)
@@ -452,9 +464,14 @@ def line_usage(session: Session, *, loaded: Loaded) -> dict[str, LineUsage]:
         func.sum(case((func.substr(A.said_mask, i + 1, 1) == "1", 1), else_=0))
         for i in range(longest)
     ]
+    before = (
+        A.conversation_id.in_(select(Conversation.id).where(before_stop(exp)))
+        if exp.stopped_at is not None
+        else true()
+    )
     stmt = (
         select(A.variant_key, func.count(), func.avg(A.share), *cols)
-        .where(A.experiment_id == exp.id)
+        .where(A.experiment_id == exp.id, before)
         .group_by(A.variant_key)
     )
     out: dict[str, LineUsage] = {}
@@ -471,7 +488,7 @@ def line_usage(session: Session, *, loaded: Loaded) -> dict[str, LineUsage]:
     for key, usage in out.items():
         recent = session.execute(
             select(A.evidence)
-            .where(A.experiment_id == exp.id, A.variant_key == key)
+            .where(A.experiment_id == exp.id, A.variant_key == key, before)
             .order_by(A.created_at.desc(), A.id.desc())
             .limit(50)
         ).scalars()

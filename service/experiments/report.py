@@ -173,7 +173,9 @@ def build_results(
     keys = [v.key for v in loaded.variants]
     control = keys.index(loaded.control.key)
     start = exp.started_at.date()
-    today = max(start, now.date())
+    # A stopped experiment's history ends at the stop: no flat days after it.
+    end = min(now, exp.stopped_at) if exp.stopped_at is not None else now
+    today = max(start, end.date())
     n_days = min((today - start).days + 1, MAX_DAYS)
     scripted = {i for i, v in enumerate(loaded.variants) if v.script}
     conv: GroupArrays | DailyMoments = (

@@ -1,4 +1,4 @@
-"""Experiment endpoints: create, list, read, assign a unit, and the results (JSON or CSV)."""
+"""Experiment endpoints: create, list, read, edit, stop, assign a unit, and the results."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ from fastapi.responses import Response
 from service.auth import TenantDep
 from service.db import SessionDep
 from service.experiments import service
+from service.experiments.lifecycle import stop_experiment, update_experiment
 from service.experiments.results import experiment_results, results_csv
-from service.experiments.schemas import AssignmentOut, ExperimentIn, ExperimentOut, ResultsOut
+from service.experiments.schemas import (
+    AssignmentOut,
+    ExperimentIn,
+    ExperimentOut,
+    ExperimentPatch,
+    ResultsOut,
+    StopIn,
+)
 
 router = APIRouter(tags=["experiments"])
 
@@ -36,6 +44,29 @@ def get_experiment(experiment_id: str, tenant: TenantDep, session: SessionDep) -
     """One experiment."""
     loaded = service.get_experiment(session, tenant_id=tenant.id, experiment_id=experiment_id)
     return service.experiment_out(loaded)
+
+
+@router.patch(
+    "/v1/experiments/{experiment_id}", response_model=ExperimentOut, responses={409: {}, 422: {}}
+)
+def patch_experiment(
+    experiment_id: str, body: ExperimentPatch, tenant: TenantDep, session: SessionDep
+) -> ExperimentOut:
+    """Rename or restate the hypothesis; unit, metrics and variants only before any data."""
+    loaded = service.get_experiment(session, tenant_id=tenant.id, experiment_id=experiment_id)
+    return service.experiment_out(update_experiment(session, loaded=loaded, body=body))
+
+
+@router.post(
+    "/v1/experiments/{experiment_id}/stop", response_model=ExperimentOut, responses={409: {}}
+)
+def stop(
+    experiment_id: str, tenant: TenantDep, session: SessionDep, body: StopIn | None = None
+) -> ExperimentOut:
+    """Stop the experiment now: results count calls before the stop; assignment gives control."""
+    loaded = service.get_experiment(session, tenant_id=tenant.id, experiment_id=experiment_id)
+    reason = body.reason if body is not None else ""
+    return service.experiment_out(stop_experiment(session, loaded=loaded, reason=reason))
 
 
 @router.get("/v1/experiments/{experiment_id}/assignment", response_model=AssignmentOut)

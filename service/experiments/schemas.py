@@ -98,6 +98,39 @@ class ExperimentIn(BaseModel):
         return self
 
 
+class ExperimentPatch(BaseModel):
+    """Changes to an experiment: name and hypothesis always; the design only before any data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    hypothesis: str | None = Field(default=None, max_length=5000)
+    # The pre-registered design: refused with 409 once any exposure or call exists.
+    unit: Unit | None = None
+    primary_metric: str | None = Field(default=None, max_length=64)
+    secondary_metrics: list[str] | None = Field(default=None, max_length=20)
+    variants: list[VariantIn] | None = Field(default=None, min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _not_null(self) -> ExperimentPatch:
+        # An explicit null would mean "unset", which no field here allows.
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+DESIGN_FIELDS = ("unit", "primary_metric", "secondary_metrics", "variants")
+
+
+class StopIn(BaseModel):
+    """Why the experiment is stopped (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)
+
+
 class VariantOut(BaseModel):
     """A stored arm."""
 
@@ -124,11 +157,14 @@ class ExperimentOut(BaseModel):
     stage_window_days: int
     adherence_min_share: float
     started_at: datetime
+    stopped_at: datetime | None
+    stop_reason: str | None
     created_at: datetime
+    updated_at: datetime | None
 
 
 class AssignmentOut(BaseModel):
-    """The variant a unit is in; `new` is true the first time the unit is seen."""
+    """A unit's variant; `new` the first time; after a stop, the control with `stopped` true."""
 
     experiment_id: uuid.UUID
     unit: Unit
@@ -138,6 +174,7 @@ class AssignmentOut(BaseModel):
     script: list[str]
     source: Literal["service", "crm"]
     new: bool
+    stopped: bool = False
 
 
 class ArmOut(BaseModel):

@@ -139,7 +139,10 @@ def experiment_out(loaded: Loaded) -> ExperimentOut:
         stage_window_days=e.stage_window_days,
         adherence_min_share=e.adherence_min_share,
         started_at=e.started_at,
+        stopped_at=e.stopped_at,
+        stop_reason=e.stop_reason,
         created_at=e.created_at,
+        updated_at=e.updated_at,
     )
 
 
@@ -160,6 +163,20 @@ def hashed_variant(loaded: Loaded, unit_id: str) -> ExperimentVariant:
 def assign(session: Session, *, loaded: Loaded, unit_id: str) -> AssignmentOut:
     """The unit's variant; the first call logs the exposure, later calls return the same one."""
     exp = loaded.experiment
+    if exp.stopped_at is not None:
+        # Over: everyone gets the control's script, and nothing more is logged as an exposure.
+        control = loaded.control
+        return AssignmentOut(
+            experiment_id=exp.id,
+            unit=exp.unit,  # type: ignore[arg-type]
+            unit_id=unit_id,
+            variant=control.key,
+            control=True,
+            script=list(control.script),
+            source="service",
+            new=False,
+            stopped=True,
+        )
     chosen = hashed_variant(loaded, unit_id)
     inserted = insert_or_ignore(
         session,
