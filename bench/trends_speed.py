@@ -175,9 +175,15 @@ def first_deal(url: str, tenant_id: str) -> str | None:
 
 def run_one(args: argparse.Namespace, database: str) -> dict[str, Any]:
     """Seed (or reuse), serve, time every endpoint; the figures of one database."""
-    if database == "sqlite" and args.reuse:
+    if args.reuse:
         summary = json.loads(args.reuse.read_text())
         url = summary["url"]
+        if make_url(url).get_backend_name() != (
+            "postgresql" if database == "postgres" else database
+        ):
+            raise SystemExit(
+                f"--reuse {args.reuse} is a {make_url(url).get_backend_name()} database"
+            )
     else:
         url = (
             postgres_database(args.postgres_admin_url)
@@ -207,7 +213,7 @@ def run_one(args: argparse.Namespace, database: str) -> dict[str, Any]:
                 }
     finally:
         svc.stop()
-        if database == "postgres" and not args.keep:
+        if database == "postgres" and not args.keep and not args.reuse:
             drop_postgres(url)
     return {
         "database": database,
@@ -283,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--scale", type=float, default=1.0, help="seed size (1.0 = 1,000,000 insights)")
     p.add_argument("--seed", type=int, default=20261201)
-    p.add_argument("--reuse", type=Path, help="a seed.py --creds-out file of a seeded SQLite file")
+    p.add_argument("--reuse", type=Path, help="a seed.py --creds-out file (seeded database)")
     p.add_argument("--requests", type=int, default=30, help="timed requests per endpoint (30)")
     p.add_argument("--budget-s", type=float, default=60.0, help="seconds at most per endpoint")
     p.add_argument("--work-dir", default="/tmp", help="where the SQLite file is made")
