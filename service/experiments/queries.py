@@ -256,81 +256,58 @@ def call_values(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
 
 
 def conversation_groups(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> Groups:
-    """The named conversation metrics of the experiment's calls, summed per group."""
+    """The named conversation metrics of the experiment's calls, summed per group.
+
+    Objection metrics are never summed one by one: the groups are split by the objection bit
+    mask as well (a handful of distinct masks), and numpy reads every category off the mask.
+    """
     exp = loaded.experiment
-    sub = call_values(session, loaded=loaded, metrics=metrics)
+    objection = [m for m in metrics if m.startswith("objection_rate")]
+    plain = [m for m in metrics if m not in objection]
+    # One objection metric makes call_select add the mask column.
+    sub = call_values(session, loaded=loaded, metrics=[*plain, *objection[:1]])
     # Clustered variances come from per-cluster sums, so sums of squares are only needed when
     # each call is its own unit.
     squares = exp.unit == "conversation"
-    aggregates = []
-    for i in range(len(metrics)):
+    aggregates: list[Any] = []
+    for i in range(len(plain)):
         col = sub.c[f"m{i}"]
         aggregates += [func.count(col), func.sum(col)]
         if squares:
             aggregates.append(func.sum(col * col))
     keys = [v.key for v in loaded.variants]
-    stmt = (
-        select(sub.c.variant, sub.c.cluster, sub.c.day, sub.c.adherent, *aggregates)
-        .where(sub.c.variant.in_(keys))
-        .group_by(sub.c.variant, sub.c.cluster, sub.c.day, sub.c.adherent)
-    )
+    by = [sub.c.variant, sub.c.cluster, sub.c.day, sub.c.adherent]
+    if objection:
+        by.append(sub.c.objection_mask)
+        aggregates += [sub.c.objection_mask, func.count()]
+    stmt = select(*by[:4], *aggregates).where(sub.c.variant.in_(keys)).group_by(*by)
     # Core execution on the session's connection: no ORM row processing for many groups.
-    return _columns(session.connection().execute(stmt).all(), list(metrics), squares=squares)
-
-
-def conversation_calls(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> Groups:
-    """The named metrics call by call, each call a group of its own (count 0 or 1, value).
-
-    Randomised by deal, a deal rarely has two calls on one day, so grouping by (deal, day)
-    returns about as many rows as there are calls and only adds a sort: here the rows come
-    straight from the scan and numpy does the rest (cluster_moments accepts several rows per
-    cluster and day).
-    """
-    base = call_select(session, loaded=loaded, metrics=metrics).subquery("calls")
-    keys = [v.key for v in loaded.variants]
-    # Objection metrics come from the one mask column; the others each from their own.
-    plain = [i for i, m in enumerate(metrics) if not m.startswith("objection_rate")]
-    cols = [base.c[f"m{i}"] for i in plain]
-    if len(plain) < len(metrics):
-        cols.append(base.c.objection_mask)
-    stmt = select(base.c.variant, base.c.cluster, base.c.day, base.c.adherent, *cols).where(
-        base.c.variant.in_(keys)
-    )
-    result = session.connection().execute(stmt)
-    # Plain DBAPI tuples: about as many rows as calls, and no column here needs SQLAlchemy's
-    # result processing (strings, numbers, and dates that _as_date reads either way).
-    rows = result.cursor.fetchall() if result.cursor is not None else []
-    result.close()
+    rows = session.connection().execute(stmt).all()
     if not rows:
         return no_groups(list(metrics))
-    head = list(zip(*rows, strict=True))
-    # NULL (no observation of the metric on this call) becomes NaN in the conversion.
-    values = np.array(head[4:], dtype=np.float64).reshape(len(cols), len(rows))
-    by_metric: dict[str, npt.NDArray[np.float64]] = {
-        metrics[i]: values[j] for j, i in enumerate(plain)
-    }
-    if len(plain) < len(metrics):
-        mask = np.nan_to_num(values[-1]).astype(np.int64)
-        for m in metrics:
-            if m == "objection_rate":
-                by_metric[m] = (mask != 0).astype(np.float64)
-            elif m.startswith("objection_rate."):
-                bit = OBJECTION_BITS[m.split(".", 1)[1]]
-                by_metric[m] = ((mask & bit) != 0).astype(np.float64)
-    days = {d: _as_date(d) for d in set(head[2])}
-    stats = {}
-    for name in metrics:
-        v = by_metric[name]
-        seen = ~np.isnan(v)
-        total = np.where(seen, v, 0.0)
-        stats[name] = np.column_stack([seen, total, total * total])
-    return Groups(
-        [str(v) for v in head[0]],
-        list(head[1]),
-        [days[d] for d in head[2]],
-        np.array(head[3], dtype=bool),
-        stats,
-    )
+    if not objection:
+        return _columns(rows, plain, squares=squares)
+    groups = _columns([r[:-2] for r in rows], plain, squares=squares)
+    masks = np.array([r[-2] or 0 for r in rows], dtype=np.int64)
+    calls = np.array([r[-1] for r in rows], dtype=np.float64)
+    groups.stats.update(objection_stats(masks, calls, objection))
+    return groups
+
+
+def objection_stats(
+    masks: npt.NDArray[np.int64], calls: npt.NDArray[np.float64], names: Sequence[str]
+) -> dict[str, npt.NDArray[np.float64]]:
+    """(count, sum, sum of squares) of objection metrics from groups of calls sharing a mask."""
+    # Every call counts: no objection is a 0, never a missing value.
+    out = {}
+    for name in names:
+        if name == "objection_rate":
+            hit = masks != 0
+        else:
+            hit = (masks & OBJECTION_BITS[name.split(".", 1)[1]]) != 0
+        total = np.where(hit, calls, 0.0)
+        out[name] = np.column_stack([calls, total, total])
+    return out
 
 
 def deal_groups(session: Session, *, loaded: Loaded) -> Groups:

@@ -8,11 +8,11 @@ import io
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from service.experiments.calls import conversation_calls
 from service.experiments.cluster_sql import DailyMoments, cluster_daily
 from service.experiments.metrics import METRICS, objection_breakdown
 from service.experiments.queries import (
     Groups,
-    conversation_calls,
     conversation_groups,
     deal_groups,
     line_usage,

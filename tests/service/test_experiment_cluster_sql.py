@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.db import make_engine, make_sessionmaker, session_scope
+from service.experiments.calls import conversation_calls
 from service.experiments.cluster_sql import cluster_daily
-from service.experiments.queries import conversation_calls, conversation_groups
+from service.experiments.queries import conversation_groups
 from service.experiments.report import GroupArrays
 from service.experiments.service import get_experiment
 from service.settings import Settings
