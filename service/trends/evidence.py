@@ -51,7 +51,8 @@ def evidence(
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequest(f"'limit' must be 1-{MAX_PAGE}", code="invalid_limit")
     i = Insight
-    conds = insight_conditions(tenant_id=tenant_id, kind=kind, f=filters)
+    dialect = session.get_bind().dialect.name
+    conds = insight_conditions(tenant_id=tenant_id, kind=kind, f=filters, dialect=dialect)
     if cursor is not None:
         at, ident = decode_cursor(cursor)
         conds.append(or_(i.occurred_at < at, and_(i.occurred_at == at, i.id < ident)))

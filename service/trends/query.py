@@ -50,13 +50,15 @@ def _stage_deals(tenant_id: uuid.UUID, stage: str) -> Any:
 
 
 def insight_conditions(
-    *, tenant_id: uuid.UUID, kind: str, f: TrendFilters
+    *, tenant_id: uuid.UUID, kind: str, f: TrendFilters, dialect: str = "sqlite"
 ) -> list[ColumnElement[bool]]:
     """Which insights a trend or evidence query counts."""
     i = Insight
-    # With a deal or stage filter the per-deal index is the way in; a time range on the plain
-    # column would tempt SQLite (without statistics) into reading the whole tenant's window.
-    when = late(i.occurred_at) if f.deal is not None or f.stage is not None else i.occurred_at
+    # With a deal or stage filter the per-deal index is the way in on SQLite: a time range on
+    # the plain column tempts it (without statistics) into reading the whole tenant's window.
+    # PostgreSQL chooses well from its statistics.
+    by_deal = (f.deal is not None or f.stage is not None) and dialect == "sqlite"
+    when = late(i.occurred_at) if by_deal else i.occurred_at
     conds: list[ColumnElement[bool]] = [
         i.tenant_id == tenant_id,
         i.kind == kind,
@@ -90,7 +92,7 @@ def insight_counts(
     group = [bucket, i.label] + ([context] if by_context else [])
     q = (
         select(*cols, func.count(), func.count(func.distinct(i.conversation_id)))
-        .where(*insight_conditions(tenant_id=tenant_id, kind=kind, f=f))
+        .where(*insight_conditions(tenant_id=tenant_id, kind=kind, f=f, dialect=dialect))
         .group_by(*group)
     )
     return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in session.execute(q)]
