@@ -1,4 +1,4 @@
-"""Experiment calls one by one, for randomisation by deal: no GROUP BY that saves no rows."""
+"""Experiment calls one by one, for randomisation by rep or deal: numpy keeps the cluster sums."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from service.experiments.calls import conversation_calls
-from service.experiments.cluster_sql import DailyMoments, cluster_daily
 from service.experiments.metrics import METRICS, objection_breakdown
 from service.experiments.queries import (
     Groups,
@@ -44,24 +43,19 @@ def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
     )
 
 
-def _conversation_rows(
-    session: Session, *, loaded: Loaded, metrics: list[str]
-) -> Groups | DailyMoments:
-    """The per-call metrics in the shape measured cheapest for the unit and the database.
+def _conversation_rows(session: Session, *, loaded: Loaded, metrics: list[str]) -> Groups:
+    """The per-call metrics in the shape measured cheapest for the unit.
 
-    By conversation: grouped per (variant, day, adherent) in SQL, a few hundred rows. By deal:
-    about one call per (deal, day), so grouping saves no rows; the calls come back as they are
-    and numpy keeps the running cluster sums (both databases). By rep: grouped per (rep, day)
-    on SQLite; on PostgreSQL window functions return one row per variant and day. All paths
-    give the same numbers (tests/service/test_experiment_cluster_sql.py,
-    docs/benchmarks.md section 8 for the timings).
+    By conversation: grouped per (variant, day, adherent, objection mask) in SQL, a few hundred
+    rows. By rep or deal: grouping per (cluster, day) saves few rows (by deal none), so the
+    calls come back as they are and numpy keeps the running cluster sums. With the objection
+    breakdown this beat both the (cluster, day) groups and the window-function path
+    (cluster_sql) on SQLite and PostgreSQL (docs/benchmarks.md section 8); all paths give the
+    same numbers (tests/service/test_experiment_cluster_sql.py).
     """
-    exp = loaded.experiment
-    if exp.unit == "deal":
-        return conversation_calls(session, loaded=loaded, metrics=metrics)
-    if exp.unit == "rep" and session.get_bind().dialect.name != "sqlite":
-        return cluster_daily(session, loaded=loaded, metrics=metrics, start=exp.started_at.date())
-    return conversation_groups(session, loaded=loaded, metrics=metrics)
+    if loaded.experiment.unit == "conversation":
+        return conversation_groups(session, loaded=loaded, metrics=metrics)
+    return conversation_calls(session, loaded=loaded, metrics=metrics)
 
 
 CSV_COLUMNS = [
