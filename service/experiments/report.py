@@ -25,7 +25,7 @@ from service.experiments.schemas import (
 )
 from service.experiments.service import Loaded
 from service.experiments.stats.compare import Comparison, compare
-from service.experiments.stats.moments import Moments, cluster_moments, iid_moments
+from service.experiments.stats.moments import IntArray, Moments, cluster_moments, iid_moments
 from service.experiments.stats.sequential import boundary_factor, mixture_rho2
 from service.experiments.stats.tests_and_plans import holm, sample_ratio_mismatch
 from service.experiments.verdicts import srm_verdict, verdict
@@ -62,27 +62,37 @@ class GroupArrays:
         day = np.array([offsets[d] for d in groups.day], dtype=np.int64)
         day = np.clip(day, 0, MAX_DAYS - 1)
         variant = np.array([index[v] for v in groups.variant], dtype=np.int64)
-        # Sorted by cluster and day once, so no metric or variant sorts its rows again.
+        # Sorted by cluster and day once, so no metric or variant sorts its rows again; the
+        # per-metric blocks stay as they came and are read through the order.
         order = np.lexsort((day, cl)) if self.clustered else np.arange(len(groups))
+        self.order = order
         self.day = day[order]
         self.variant = variant[order]
         self.adherent = groups.adherent[order]
         self.cluster = cl[order]
-        self.stats = {name: block[order] for name, block in groups.stats.items()}
+        self.stats = dict(groups.stats)
+        self._subsets: dict[tuple[int, bool], tuple[IntArray, IntArray, IntArray]] = {}
+
+    def _subset(self, variant: int, per_protocol: bool) -> tuple[IntArray, IntArray, IntArray]:
+        """(rows in the blocks, cluster, day) of one variant's calls, shared by all metrics."""
+        # A variant without key lines (often the control) has nothing to adhere to: per protocol
+        # keeps all its calls.
+        key = (variant, per_protocol and variant in self.scripted)
+        if key not in self._subsets:
+            mask = self.variant == variant
+            if key[1]:
+                mask &= self.adherent
+            pos = np.flatnonzero(mask)
+            self._subsets[key] = (self.order[pos], self.cluster[pos], self.day[pos])
+        return self._subsets[key]
 
     def moments(self, metric: str, variant: int, *, per_protocol: bool, n_days: int) -> Moments:
         """Cumulative daily moments of one metric for one variant."""
-        mask = self.variant == variant
-        # A variant without key lines (often the control) has nothing to adhere to: per protocol
-        # keeps all its calls.
-        if per_protocol and variant in self.scripted:
-            mask &= self.adherent
-        s = self.stats[metric][mask]
+        rows, cluster, day = self._subset(variant, per_protocol)
+        s = self.stats[metric][rows]
         if not self.clustered:
-            return iid_moments(self.day[mask], s[:, 0], s[:, 1], s[:, 2], n_days)
-        return cluster_moments(
-            self.cluster[mask], self.day[mask], s[:, 0], s[:, 1], n_days, presorted=True
-        )
+            return iid_moments(day, s[:, 0], s[:, 1], s[:, 2], n_days)
+        return cluster_moments(cluster, day, s[:, 0], s[:, 1], n_days, presorted=True)
 
 
 def sequential_n_per_arm(
