@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from models import Conversation, Deal, DealStageChange, Insight
 from models.base import utcnow
 from service.deals import facts as f
+from service.deals.latest import late
 from service.deals.risk import DealFacts, conversation_url, quote_link, risk_flags
 from service.deals.schemas import (
     CompetitorOut,
@@ -272,8 +273,8 @@ def talk_metrics(session: Session, *, tenant_id: uuid.UUID, external_id: str) ->
         .where(
             c.tenant_id == tenant_id,
             c.deal_external_id == external_id,
-            f.late(c.kind) == "call",
-            f.late(c.status) == "done",
+            late(c.kind) == "call",
+            late(c.status) == "done",
         )
         .order_by(c.occurred_at, c.id)
     )

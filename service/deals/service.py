@@ -13,6 +13,7 @@ from models import Conversation as C
 from models import Deal, Tenant
 from models.base import utcnow
 from service.deals import facts as f
+from service.deals.latest import late
 from service.deals.risk import DealFacts, risk_flags
 from service.deals.schemas import DealFilters, DealSummary, Owner, RiskFlag
 from service.deals.settings import RiskSettings, risk_settings
@@ -202,9 +203,9 @@ def talk_calls(
         .where(
             C.tenant_id == tenant_id,
             C.deal_external_id == external_id,
-            f.late(C.occurred_at) >= since,
-            f.late(C.kind) == "call",
-            f.late(C.status) == "done",
+            late(C.occurred_at) >= since,
+            late(C.kind) == "call",
+            late(C.status) == "done",
             ratio.is_not(None),
         )
         .order_by(C.occurred_at.desc(), C.id)
