@@ -76,16 +76,43 @@ def _merged(loaded: Loaded, body: ExperimentPatch) -> ExperimentIn:
         ) from None
 
 
+def _stored_design(loaded: Loaded) -> dict[str, object]:
+    """The design fields as stored, in a comparable shape."""
+    e = loaded.experiment
+    return {
+        "unit": e.unit,
+        "primary_metric": e.primary_metric,
+        "secondary_metrics": list(e.secondary_metrics),
+        "variants": [
+            (v.key, v.name, v.is_control, v.weight, list(v.script)) for v in loaded.variants
+        ],
+    }
+
+
+def _new_design(new: ExperimentIn) -> dict[str, object]:
+    """The design fields after the patch, in the same shape."""
+    return {
+        "unit": new.unit,
+        "primary_metric": new.primary_metric,
+        "secondary_metrics": list(new.secondary_metrics),
+        "variants": [
+            (v.key, v.name or v.key, v.control, v.weight, list(v.script)) for v in new.variants
+        ],
+    }
+
+
 def update_experiment(session: Session, *, loaded: Loaded, body: ExperimentPatch) -> Loaded:
     """Apply the patch; the design fields only while no exposure or call exists."""
-    design = [f for f in DESIGN_FIELDS if f in body.model_fields_set]
+    new = _merged(loaded, body)
+    # Sending the current values back (a client echoing the whole object) changes nothing.
+    before, after = _stored_design(loaded), _new_design(new)
+    design = [f for f in DESIGN_FIELDS if f in body.model_fields_set and before[f] != after[f]]
     if design and has_data(session, loaded=loaded):
         raise Conflict(
             f"{', '.join(design)} cannot change once the experiment has exposures or calls: "
             "the design was registered before the data came in (create a new experiment)",
             code="experiment_started",
         )
-    new = _merged(loaded, body)
     exp = loaded.experiment
     exp.name = new.name
     exp.hypothesis = new.hypothesis
@@ -94,7 +121,7 @@ def update_experiment(session: Session, *, loaded: Loaded, body: ExperimentPatch
     exp.secondary_metrics = list(new.secondary_metrics)
     exp.updated_at = utcnow()
     variants = loaded.variants
-    if "variants" in body.model_fields_set:
+    if "variants" in design:
         session.execute(delete(ExperimentVariant).where(ExperimentVariant.experiment_id == exp.id))
         variants = [
             ExperimentVariant(

@@ -141,6 +141,21 @@ def test_the_design_is_frozen_once_data_exists(
     assert get(idle_client, tenant, exp["id"]) == before  # not even the name changed
 
 
+def test_echoing_the_current_design_back_is_not_a_change(
+    idle_client: TestClient, tenant: TenantCredentials
+) -> None:
+    exp = create(idle_client, tenant)
+    idle_client.get(f"/v1/experiments/{exp['id']}/assignment?unit=R-1", headers=auth(tenant))
+    echo = {k: exp[k] for k in ("unit", "primary_metric", "secondary_metrics")}
+    echo["variants"] = [
+        {k: v[k] for k in ("key", "name", "control", "weight", "script")} for v in exp["variants"]
+    ]
+    r = patch(idle_client, tenant, exp["id"], {**echo, "name": "Renamed"})
+    assert r.status_code == 200, r.text
+    got = get(idle_client, tenant, exp["id"])
+    assert got["name"] == "Renamed" and got["variants"] == exp["variants"]
+
+
 @pytest.mark.parametrize(
     "body",
     [
