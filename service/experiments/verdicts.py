@@ -40,6 +40,12 @@ def verdict(
             f"Not enough data yet for {metric.label}: each variant needs {what} from at least "
             f"two {'units' if comp.control.clusters < 2 else 'clusters'} with this metric."
         )
+    if metric.kind == "proportion" and comp.control.mean == comp.treatment.mean == 0.0:
+        # Zero events on both sides give a zero-width interval, which says nothing yet.
+        return (
+            f"{metric.label[:1].upper()}{metric.label[1:]}: 0% in both variants so far "
+            f"({comp.control.n:,} and {comp.treatment.n:,} {what}); nothing to compare yet."
+        )
     s = metric.scale
     unit = metric.unit
     if significant:

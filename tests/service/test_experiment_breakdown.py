@@ -85,6 +85,10 @@ def test_breakdown_follows_an_objection_metric_with_its_own_holm_family(
     assert trust["control"]["mean"] == pytest.approx(0.05) and not trust["significant"]
     need = metric(res, "objection_rate.need")["comparisons"][0]
     assert need["control"]["mean"] == 0.0 and not need["significant"]
+    assert need["verdict"] == (
+        "Need objection rate: 0% in both variants so far (400 and 400 calls); "
+        "nothing to compare yet."
+    )
     # Holm over the breakdown alone, and the secondary family is not diluted by it.
     itt = [m["comparisons"][0] for m in breakdown if m["analysis"] == "itt"]
     assert [c["p_holm"] for c in itt] == pytest.approx(holm([c["p_always_valid"] for c in itt]))
