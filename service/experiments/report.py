@@ -9,7 +9,7 @@ import numpy as np
 
 from service.experiments.cluster_sql import DailyMoments
 from service.experiments.metrics import METRICS, Metric, objection_breakdown
-from service.experiments.queries import Groups, LineUsage
+from service.experiments.queries import Groups
 from service.experiments.schemas import (
     ArmOut,
     ComparisonOut,
@@ -28,6 +28,7 @@ from service.experiments.stats.compare import Comparison, compare
 from service.experiments.stats.moments import IntArray, Moments, cluster_moments, iid_moments
 from service.experiments.stats.sequential import boundary_factor, mixture_rho2
 from service.experiments.stats.tests_and_plans import holm, sample_ratio_mismatch
+from service.experiments.usage import LineUsage
 from service.experiments.verdicts import srm_verdict, verdict
 
 ALPHA = 0.05

@@ -10,18 +10,12 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from service.experiments.calls import conversation_calls
 from service.experiments.metrics import METRICS, objection_breakdown
-from service.experiments.queries import (
-    Groups,
-    conversation_groups,
-    deal_groups,
-    line_usage,
-    no_groups,
-    units_per_variant,
-)
+from service.experiments.queries import Groups, conversation_groups, deal_groups, no_groups
 from service.experiments.report import build_results
 from service.experiments.schemas import ResultsOut
 from service.experiments.service import Loaded, experiment_out
 from service.experiments.unknown import unknown_variants
+from service.experiments.usage import line_usage, units_per_variant
 
 
 def experiment_results(session: Session, *, loaded: Loaded) -> ResultsOut:
