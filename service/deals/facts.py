@@ -230,6 +230,76 @@ def objection_states(
     return out
 
 
+def open_objection_counts(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    deals: Sequence[str],
+    since: datetime | None,
+    categories: list[str] | None,
+    contact: dict[str, ContactFact] | None = None,
+) -> dict[str, int]:
+    """How many objection categories are open per deal, exactly as objection_states judges.
+
+    One grouped pass decides most (deal, category) pairs from the deal's contact times alone:
+    a later rep touch means answered, and raised again with nothing since means open. Only
+    the few pairs that hang on a rep turn inside the raising call go through objection_states.
+    """
+    i = Insight
+    contact = (
+        contact if contact is not None else contacts(session, tenant_id=tenant_id, deals=deals)
+    )
+    out: dict[str, int] = {}
+    unsure: set[str] = set()
+    for part in chunks(deals):
+        conds: list[ColumnElement[bool]] = [
+            i.tenant_id == tenant_id,
+            i.deal_external_id.in_(part),
+            i.kind == "objection",
+            i.speaker != "rep",
+        ]
+        if since is not None:
+            conds.append(late(i.occurred_at) >= since)
+        if categories is not None:
+            conds.append(i.label.in_(categories))
+        grouped = (
+            select(
+                i.deal_external_id,
+                func.min(i.occurred_at),
+                func.max(i.occurred_at),
+            )
+            .where(*conds)
+            .group_by(i.deal_external_id, i.label)
+        )
+        for raw_deal, raw_first, raw_last in session.execute(grouped):
+            deal, first_at, last_at = str(raw_deal), utc(raw_first), utc(raw_last)
+            assert first_at is not None and last_at is not None
+            c = contact.get(deal)
+            later_rep = c is not None and c.last_rep_at is not None and c.last_rep_at > last_at
+            anything_later = c is not None and c.last_at is not None and c.last_at > last_at
+            again = first_at < last_at
+            if later_rep:
+                is_open = again and not anything_later
+            elif again and not anything_later:
+                is_open = True
+            else:
+                unsure.add(deal)  # open unless the rep spoke after it in the same call
+                continue
+            out[deal] = out.get(deal, 0) + int(is_open)
+    if unsure:
+        states = objection_states(
+            session,
+            tenant_id=tenant_id,
+            deals=sorted(unsure),
+            since=since,
+            categories=categories,
+            contact=contact,
+        )
+        for deal in unsure:
+            out[deal] = sum(1 for s in states.get(deal, []) if s.open)
+    return out
+
+
 def active_competitors(
     session: Session, *, tenant_id: uuid.UUID, deals: Sequence[str], since: datetime
 ) -> dict[str, list[CompetitorFact]]:

@@ -237,19 +237,18 @@ def open_objections_by_deal(
     now = now or utcnow()
     cfg = tenant_risk(session, tenant_id=tenant_id)
     conds = [*_conds(tenant_id, team, rep), Deal.status == "open"]
-    # Rank every open deal by its open objections first (two grouped queries), then build the
-    # board rows and flags only for the deals shown.
+    # Rank every open deal by its count of open objections (grouped queries, no quotes), then
+    # read the objection details, board rows and flags only for the deals shown.
     open_ids = list(session.execute(select(Deal.external_id).where(*conds)).scalars())
     wanted = set(categories) if categories is not None else set(cfg.objection_categories)
-    states = f.objection_states(
-        session,
-        tenant_id=tenant_id,
-        deals=open_ids,
-        since=now - timedelta(days=cfg.objection_lookback_days),
-        categories=sorted(wanted),
+    since = now - timedelta(days=cfg.objection_lookback_days)
+    counts = f.open_objection_counts(
+        session, tenant_id=tenant_id, deals=open_ids, since=since, categories=sorted(wanted)
     )
-    counts = {k: sum(1 for s in v if s.open) for k, v in states.items()}
     top = sorted((k for k, n in counts.items() if n), key=lambda k: (-counts[k], k))[:limit]
+    states = f.objection_states(
+        session, tenant_id=tenant_id, deals=top, since=since, categories=sorted(wanted)
+    )
     deals = summaries(
         session,
         tenant_id=tenant_id,

@@ -157,6 +157,16 @@ def summaries(
     if risk is None:
         q = q.limit(limit)
     deals = list(session.execute(q).scalars())
+    if risk == "open_objections":
+        # Which deals carry the flag comes from grouped counts; facts only for those shown.
+        counts = f.open_objection_counts(
+            session,
+            tenant_id=tenant_id,
+            deals=[d.external_id for d in deals if d.status == "open"],
+            since=now - timedelta(days=cfg.objection_lookback_days),
+            categories=cfg.objection_categories,
+        )
+        deals = [d for d in deals if counts.get(d.external_id, 0) > 0][:limit]
     facts = cache if cache is not None else {}
     missing = [d for d in deals if d.external_id not in facts]
     facts.update(

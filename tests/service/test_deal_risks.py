@@ -111,11 +111,13 @@ def test_objection_open_resolved_and_raised_again(
     [price] = [o for o in detail(client, tenant, "D-1")["objections"] if o["category"] == "price"]
     assert (price["status"], price["reasons"]) == ("open", ["no_rep_response"])
     assert "open_objections" in flags(client, tenant, "D-1")
+    assert board(client, tenant, "open_objections") == {"D-1"}
     # The rep answers: resolved.
     post_email(client, tenant, ANSWER, sent=ago(9), inbound=False)
     [price] = [o for o in detail(client, tenant, "D-1")["objections"] if o["category"] == "price"]
     assert (price["status"], price["reasons"]) == ("resolved", [])
     assert "open_objections" not in flags(client, tenant, "D-1")
+    assert board(client, tenant, "open_objections") == set()
     # The customer raises it again in a later email: open again, both quotes as evidence.
     again = post_email(client, tenant, PRICE, sent=ago(4))
     [price] = [o for o in detail(client, tenant, "D-1")["objections"] if o["category"] == "price"]
@@ -126,6 +128,7 @@ def test_objection_open_resolved_and_raised_again(
     flag = flags(client, tenant, "D-1")["open_objections"]
     assert "price (raised again, no rep response)" in flag["explanation"]
     assert flag["evidence"][0]["conversation_id"] == again
+    assert board(client, tenant, "open_objections") == {"D-1"}
 
 
 def test_objection_categories_setting(client: TestClient, tenant: TenantCredentials) -> None:
@@ -162,6 +165,9 @@ def test_talk_ratio_and_in_call_rep_response_from_a_real_call(
     # The customer's price worry is followed by the rep's answer in the same call.
     price = [o for o in d["objections"] if o["category"] == "price"]
     assert price and price[0]["status"] == "resolved"
+    # The board's filter agrees with the deal's own flags.
+    flagged = "open_objections" in flags(client, tenant, "D-1")
+    assert ("D-1" in board(client, tenant, "open_objections")) == flagged
     assert "talk_ratio_high" not in flags(client, tenant, "D-1")
     patch_risk(client, tenant, talk_ratio_max=round(ratio - 0.05, 2))
     flag = flags(client, tenant, "D-1")["talk_ratio_high"]
