@@ -31,7 +31,7 @@ def test_db_upgrade_then_tenant_create_prints_credentials(tmp_path: Path) -> Non
     assert again["tenant_id"] != creds["tenant_id"] and again["api_key"] != creds["api_key"]
     # The key is stored hashed: it appears nowhere in the database file.
     assert creds["api_key"].encode() not in (tmp_path / "cli.db").read_bytes()
-    assert run(["db", "current"], env).stdout.strip() == "0002"
+    assert run(["db", "current"], env).stdout.strip() == head
     down = run(["db", "downgrade", "base"], env)
     assert down.returncode == 0 and "base" in down.stdout
 
