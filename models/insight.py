@@ -41,6 +41,16 @@ class Insight(Base):
             "occurred_at",
             "speaker",
         ),
+        # Trends filtered by stage or deal: a time range per deal, covering (label, conversation).
+        Index(
+            "ix_insight_tenant_deal_kind_occurred",
+            "tenant_id",
+            "deal_external_id",
+            "kind",
+            "occurred_at",
+            "label",
+            "conversation_id",
+        ),
         # Trends over all categories, and filtered by team or rep (label last: covering).
         Index("ix_insight_tenant_kind_occurred_label", "tenant_id", "kind", "occurred_at", "label"),
         Index("ix_insight_tenant_kind_team_occurred", "tenant_id", "kind", "team", "occurred_at"),
