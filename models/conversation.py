@@ -46,6 +46,8 @@ class Conversation(Base):
         # Trend denominators (analysed conversations per bucket) and deal timelines.
         Index("ix_conversation_tenant_status_occurred", "tenant_id", "status", "occurred_at"),
         Index("ix_conversation_tenant_team_occurred", "tenant_id", "team", "occurred_at"),
+        # Unfiltered denominators of a partial day (a trend window not on midnight): a range.
+        Index("ix_conversation_tenant_occurred", "tenant_id", "occurred_at", "analyzed_at"),
         Index("ix_conversation_tenant_rep_occurred", "tenant_id", "rep_external_id", "occurred_at"),
         # Covering for the per-deal facts (counts, last contact, last rep touch, recent calls).
         Index(

@@ -1,4 +1,4 @@
-"""insight index for per-deal windows: stage and deal filtered trends read it alone
+"""indexes for per-deal trend windows (insight) and partial-day denominators (conversation)
 
 Revision ID: 0006
 Revises: 0005
@@ -23,7 +23,15 @@ def upgrade() -> None:
         ["tenant_id", "deal_external_id", "kind", "occurred_at", "label", "conversation_id"],
         unique=False,
     )
+    # A trend window off midnight counts its edge days' conversations by time range alone.
+    op.create_index(
+        "ix_conversation_tenant_occurred",
+        "conversation",
+        ["tenant_id", "occurred_at", "analyzed_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_conversation_tenant_occurred", table_name="conversation")
     op.drop_index("ix_insight_tenant_deal_kind_occurred", table_name="insight")
