@@ -173,6 +173,12 @@ def call_select(session: Session, *, loaded: Loaded, metrics: Sequence[str]) -> 
     mask: ColumnElement[Any] = bit_max[0]
     for term in [*bit_max[1:], other_max]:
         mask = mask + term
+    if dialect == "postgresql":
+        # PostgreSQL ORs the bits natively in one aggregate.
+        label_bit = case(
+            *((Insight.label == c, bit) for c, bit in OBJECTION_BITS.items()), else_=OTHER_BIT
+        )
+        mask = func.bit_or(label_bit)
     objections = (
         select(
             Insight.conversation_id.label("cid"),
