@@ -205,7 +205,12 @@ def objection_states(
             .subquery()
         )
         latest = latest_rows(
-            session, tenant_id=tenant_id, kind="objection", grouped=grouped, with_rep_answer=True
+            session,
+            tenant_id=tenant_id,
+            kind="objection",
+            grouped=grouped,
+            with_rep_answer=True,
+            deals=part,
         )
         for (deal, label), row in sorted(latest.items()):
             rep_after, n = bool(row.rep_after), int(row.n)
@@ -332,6 +337,7 @@ def active_competitors(
             kind="competitor",
             grouped=grouped,
             extra=lambda e: [e.context.in_(ACTIVE_COMPETITOR_CONTEXTS)],
+            deals=part,
         )
         for (deal, label), row in sorted(latest.items(), key=lambda kv: (kv[0][0], -kv[1].n)):
             out.setdefault(deal, []).append(

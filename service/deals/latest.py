@@ -51,12 +51,14 @@ def latest_rows(
     grouped: Any,
     extra: Callable[[Any], list[ColumnElement[bool]]] | None = None,
     with_rep_answer: bool = False,
+    deals: Sequence[str] | None = None,
 ) -> dict[tuple[str, str], Any]:
     """The latest insight of each (deal, label) group with the group's figures, as plain rows.
 
     On SQLite a correlated ORDER BY ... LIMIT 1 per group picks it from the (tenant, deal, kind,
     label, occurred_at) index whatever the planner's statistics (a join on the group's max time
     let SQLite without ANALYZE scan every insight of the kind); then primary-key lookups.
+    deals, the external ids the groups were taken from, narrows PostgreSQL's join side too.
     """
     i, i2 = Insight, aliased(Insight)
     latest_id = (
@@ -115,6 +117,10 @@ def latest_rows(
                 *(extra(i) if extra is not None else ()),
             )
         )
+        if deals is not None:
+            # Without the list PostgreSQL misjudges the join as one row and hashes it against
+            # a parallel scan of the whole table (130 ms for 50 deals); with it, 50 ms.
+            q = q.where(i.deal_external_id.in_(deals))
         for row in session.execute(q):
             key = (row.deal, row.label)
             old = best.get(key)
