@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Float, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import Conversation, Insight
@@ -77,12 +77,13 @@ def _quote(row: object) -> Quote:
 
 
 def contacts(
-    session: Session, *, tenant_id: uuid.UUID, deals: Sequence[str]
+    session: Session, *, tenant_id: uuid.UUID, deals: Sequence[str], with_last_id: bool = True
 ) -> dict[str, ContactFact]:
     """Per deal: conversations, the last one, the last customer contact and the last rep touch.
 
     Customer contact is a call or an inbound email; a rep touch is a call or an outbound email.
-    One grouped pass over the covering (tenant, deal, occurred_at, kind, direction) index.
+    One grouped pass over the covering (tenant, deal, occurred_at, kind, direction) index;
+    with_last_id=False leaves out the last contact's id (the times alone judge objections).
     """
     c = Conversation
     contact = or_(c.kind == "call", c.direction == "inbound")
@@ -116,7 +117,10 @@ def contacts(
             .limit(1)
             .scalar_subquery()
         )
-        if session.get_bind().dialect.name == "postgresql":
+        if not with_last_id:
+            last_id = None
+            base = select(grouped)
+        elif session.get_bind().dialect.name == "postgresql":
             # PostgreSQL: a join on the group's last contact time (planned from statistics).
             first = (
                 # min() has no uuid version in PostgreSQL: any one of ties will do, as text.
@@ -146,7 +150,7 @@ def contacts(
                 grouped.c.last_at,
                 grouped.c.contact_at,
                 grouped.c.rep_at,
-                last_id,
+                last_id if last_id is not None else literal(None),
             )
         ).all()
         for deal, n, last_at, contact_at, rep_at, raw_id in rows:
@@ -251,9 +255,8 @@ def open_objection_counts(
     the few pairs that hang on a rep turn inside the raising call go through objection_states.
     """
     i = Insight
-    contact = (
-        contact if contact is not None else contacts(session, tenant_id=tenant_id, deals=deals)
-    )
+    if contact is None:
+        contact = contacts(session, tenant_id=tenant_id, deals=deals, with_last_id=False)
     out: dict[str, int] = {}
     unsure: set[str] = set()
     for part in chunks(deals):
