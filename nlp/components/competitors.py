@@ -9,6 +9,7 @@ from typing import Protocol
 
 from rapidfuzz.distance import OSA
 
+from nlp.components.name_forms import initialisms, normalise, phonetic_key, spoken_variants
 from nlp.types import AnalysisDoc, CompetitorSpec, Insight, Sentence
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.&'’][A-Za-z0-9]+)*")
@@ -67,10 +68,6 @@ IDIOMS = (
     re.compile(r"\bcopper (wire|wiring|pipes?|piping|tubing|tubes?|prices?|mine|mining|cable)\b"),
 )
 
-_UNITS = "zero one two three four five six seven eight nine".split()
-_TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
 
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
@@ -79,70 +76,6 @@ class CatalogueEntry:
     name: str
     aliases: tuple[str, ...] = ()
     ambiguous: bool | None = None  # None: decided from the built-in common-word list
-
-
-def _two_digits(n: int) -> str:
-    if n < 10:
-        return _UNITS[n]
-    if n < 20:
-        return _TEENS[n - 10]
-    return _TENS[n // 10] + (_UNITS[n % 10] if n % 10 else "")
-
-
-def _spoken_variants(key: str) -> set[str]:
-    """The key plus its numbers spoken: 'dynamics365' -> 'dynamicsthreesixtyfive' ..."""
-    variants = {key}
-    for m in re.finditer(r"\d{2,3}", key):
-        n = int(m.group())
-        if n < 100:
-            spoken = {_two_digits(n)}
-        else:
-            hundreds, rest = _UNITS[n // 100], _two_digits(n % 100)
-            spoken = {hundreds + rest, hundreds + "hundred" + rest, hundreds + "hundredand" + rest}
-        variants |= {key[: m.start()] + s + key[m.end() :] for s in spoken}
-    return variants
-
-
-_PHONETIC_RULES = (
-    (re.compile(r"ph"), "f"),
-    (re.compile(r"ck|q|c(?![eiy])"), "k"),
-    (re.compile(r"c"), "s"),
-    (re.compile(r"x"), "ks"),
-    (re.compile(r"z"), "s"),
-    (re.compile(r"v"), "f"),
-    (re.compile(r"dg"), "j"),
-)
-
-
-def phonetic_key(key: str) -> str:
-    """A rough sound-alike key: 'zoeho' and 'zoho' give 'sh', 'pipedryv' gives 'ppdrf'."""
-    if not key:
-        return key
-    s = key
-    for pattern, repl in _PHONETIC_RULES:
-        s = pattern.sub(repl, s)
-    # Vowels carry most of a recogniser's spelling noise; keep only the first letter's.
-    head, tail = s[0], re.sub(r"[aeiouyw]", "", s[1:])
-    out = head
-    for ch in tail:
-        if ch != out[-1]:
-            out += ch
-    return out
-
-
-def _initialisms(surface: str) -> set[str]:
-    """Short forms of a name with a number: 'Dynamics 365' -> 'd365' (as people write it)."""
-    words = surface.split()
-    return {
-        normalise(words[i][:1] + words[i + 1])
-        for i in range(len(words) - 1)
-        if words[i + 1].isdigit() and words[i][:1].isalpha()
-    }
-
-
-def normalise(text: str) -> str:
-    """Lowercase letters and digits only: 'Sales Force' -> 'salesforce', 'Gong.io' -> 'gongio'."""
-    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 @dataclass
@@ -191,9 +124,9 @@ class CompetitorMatcher:
                 )
                 # Names under five letters only match exactly: one letter off hits real words.
                 fuzzy = 0 if len(key) < 5 else (1 if len(key) < 10 else 2)
-                for variant in _spoken_variants(key):
+                for variant in spoken_variants(key):
                     self._forms.setdefault(variant, _Form(entry.name, variant, ambiguous, fuzzy))
-                for short in _initialisms(surface):
+                for short in initialisms(surface):
                     self._forms.setdefault(short, _Form(entry.name, short, False, 0))
                 if len(words) == 1:
                     # The vendor's web address said or written: "gong.io", "close dot com".

@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from nlp.components.competitors import VENDOR_CUES, CatalogueEntry, CompetitorMatcher, normalise
+from nlp.components.competitors import VENDOR_CUES, CatalogueEntry, CompetitorMatcher
+from nlp.components.name_forms import normalise
 from nlp.types import AnalysisDoc, CompetitorSpec
 
 # A capital letter after the first word: worth running the (slower) entity recogniser.
