@@ -23,7 +23,7 @@ from service.experiments.schemas import (
     ExperimentIn,
     ExperimentPatch,
 )
-from service.experiments.service import Loaded
+from service.experiments.service import Loaded, variant_rows
 
 
 def has_data(session: Session, *, loaded: Loaded) -> bool:
@@ -123,18 +123,7 @@ def update_experiment(session: Session, *, loaded: Loaded, body: ExperimentPatch
     variants = loaded.variants
     if "variants" in design:
         session.execute(delete(ExperimentVariant).where(ExperimentVariant.experiment_id == exp.id))
-        variants = [
-            ExperimentVariant(
-                experiment_id=exp.id,
-                key=v.key,
-                name=v.name or v.key,
-                is_control=v.control,
-                weight=v.weight,
-                position=i,
-                script=list(v.script),
-            )
-            for i, v in enumerate(new.variants)
-        ]
+        variants = variant_rows(exp.id, new.variants)
         session.add_all(variants)
     session.flush()
     return Loaded(exp, variants)

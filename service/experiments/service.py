@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,7 +16,13 @@ from models import Experiment, ExperimentExposure, ExperimentVariant
 from models.base import utcnow
 from service.dbutil import insert_or_ignore
 from service.errors import Conflict, NotFound
-from service.experiments.schemas import AssignmentOut, ExperimentIn, ExperimentOut, VariantOut
+from service.experiments.schemas import (
+    AssignmentOut,
+    ExperimentIn,
+    ExperimentOut,
+    VariantIn,
+    VariantOut,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +73,19 @@ def create_experiment(session: Session, *, tenant_id: uuid.UUID, body: Experimen
         raise Conflict(
             f"an experiment with key {body.key!r} exists", code="experiment_exists"
         ) from exc
-    variants = [
+    variants = variant_rows(exp.id, body.variants)
+    session.add_all(variants)
+    session.flush()
+    return Loaded(exp, variants)
+
+
+def variant_rows(
+    experiment_id: uuid.UUID, variants: Sequence[VariantIn]
+) -> list[ExperimentVariant]:
+    """The variant rows of an experiment design, in the order given."""
+    return [
         ExperimentVariant(
-            experiment_id=exp.id,
+            experiment_id=experiment_id,
             key=v.key,
             name=v.name or v.key,
             is_control=v.control,
@@ -76,11 +93,8 @@ def create_experiment(session: Session, *, tenant_id: uuid.UUID, body: Experimen
             position=i,
             script=list(v.script),
         )
-        for i, v in enumerate(body.variants)
+        for i, v in enumerate(variants)
     ]
-    session.add_all(variants)
-    session.flush()
-    return Loaded(exp, variants)
 
 
 def _variants(session: Session, experiment_id: uuid.UUID) -> list[ExperimentVariant]:
