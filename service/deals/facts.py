@@ -165,6 +165,28 @@ def contacts(
     return out
 
 
+def _raised(
+    tenant_id: uuid.UUID,
+    deals: Sequence[str],
+    *,
+    since: datetime | None,
+    categories: Sequence[str] | None,
+) -> list[ColumnElement[bool]]:
+    """Conditions for customer (non-rep) objections on these deals, in the window asked for."""
+    i = Insight
+    conds: list[ColumnElement[bool]] = [
+        i.tenant_id == tenant_id,
+        i.deal_external_id.in_(deals),
+        i.kind == "objection",
+        i.speaker != "rep",
+    ]
+    if since is not None:
+        conds.append(late(i.occurred_at) >= since)
+    if categories is not None:
+        conds.append(i.label.in_(categories))
+    return conds
+
+
 def objection_states(
     session: Session,
     *,
@@ -186,16 +208,7 @@ def objection_states(
     )
     out: dict[str, list[ObjectionState]] = {}
     for part in chunks(deals):
-        conds: list[ColumnElement[bool]] = [
-            i.tenant_id == tenant_id,
-            i.deal_external_id.in_(part),
-            i.kind == "objection",
-            i.speaker != "rep",
-        ]
-        if since is not None:
-            conds.append(late(i.occurred_at) >= since)
-        if categories is not None:
-            conds.append(i.label.in_(categories))
+        conds = _raised(tenant_id, part, since=since, categories=categories)
         grouped = (
             select(
                 i.deal_external_id.label("deal"),
@@ -260,16 +273,7 @@ def open_objection_counts(
     out: dict[str, int] = {}
     unsure: set[str] = set()
     for part in chunks(deals):
-        conds: list[ColumnElement[bool]] = [
-            i.tenant_id == tenant_id,
-            i.deal_external_id.in_(part),
-            i.kind == "objection",
-            i.speaker != "rep",
-        ]
-        if since is not None:
-            conds.append(late(i.occurred_at) >= since)
-        if categories is not None:
-            conds.append(i.label.in_(categories))
+        conds = _raised(tenant_id, part, since=since, categories=categories)
         grouped = (
             select(
                 i.deal_external_id,
