@@ -51,8 +51,16 @@ class Insight(Base):
             "label",
             "conversation_id",
         ),
-        # Trends over all categories, and filtered by team or rep (label last: covering).
-        Index("ix_insight_tenant_kind_occurred_label", "tenant_id", "kind", "occurred_at", "label"),
+        # Trends over all categories, and filtered by team or rep (label, then deal: covering
+        # for counts per label and for the distinct deals behind each label in a period).
+        Index(
+            "ix_insight_tenant_kind_occurred_label_deal",
+            "tenant_id",
+            "kind",
+            "occurred_at",
+            "label",
+            "deal_external_id",
+        ),
         Index("ix_insight_tenant_kind_team_occurred", "tenant_id", "kind", "team", "occurred_at"),
         Index(
             "ix_insight_tenant_kind_rep_occurred",

@@ -61,7 +61,7 @@ def deal_detail(
         talk_calls=[c for c in calls if c[2] > cfg.talk_ratio_max],
     )
     flags = risk_flags(deal, facts, cfg, now)
-    head = summary(deal, facts, flags, now)
+    head = summary(deal, facts.contact, [fl.code for fl in flags], now)
     active = {c.name for c in base.competitors}
     return DealDetail(
         **head.model_dump(),

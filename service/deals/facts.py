@@ -165,7 +165,7 @@ def contacts(
     return out
 
 
-def _raised(
+def raised_conditions(
     tenant_id: uuid.UUID,
     deals: Sequence[str],
     *,
@@ -208,7 +208,7 @@ def objection_states(
     )
     out: dict[str, list[ObjectionState]] = {}
     for part in chunks(deals):
-        conds = _raised(tenant_id, part, since=since, categories=categories)
+        conds = raised_conditions(tenant_id, part, since=since, categories=categories)
         grouped = (
             select(
                 i.deal_external_id.label("deal"),
@@ -252,64 +252,19 @@ def objection_states(
     return out
 
 
-def open_objection_counts(
-    session: Session,
-    *,
-    tenant_id: uuid.UUID,
-    deals: Sequence[str],
-    since: datetime | None,
-    categories: list[str] | None,
-    contact: dict[str, ContactFact] | None = None,
-) -> dict[str, int]:
-    """How many objection categories are open per deal, exactly as objection_states judges.
-
-    One grouped pass decides most (deal, category) pairs from the deal's contact times alone:
-    a later rep touch means answered, and raised again with nothing since means open. Only
-    the few pairs that hang on a rep turn inside the raising call go through objection_states.
-    """
+def active_mention_conditions(
+    tenant_id: uuid.UUID, deals: Sequence[str], *, since: datetime
+) -> list[ColumnElement[bool]]:
+    """Conditions for customer competitor mentions in an active context on these deals."""
     i = Insight
-    if contact is None:
-        contact = contacts(session, tenant_id=tenant_id, deals=deals, with_last_id=False)
-    out: dict[str, int] = {}
-    unsure: set[str] = set()
-    for part in chunks(deals):
-        conds = _raised(tenant_id, part, since=since, categories=categories)
-        grouped = (
-            select(
-                i.deal_external_id,
-                func.min(i.occurred_at),
-                func.max(i.occurred_at),
-            )
-            .where(*conds)
-            .group_by(i.deal_external_id, i.label)
-        )
-        for raw_deal, raw_first, raw_last in session.execute(grouped):
-            deal, first_at, last_at = str(raw_deal), utc(raw_first), utc(raw_last)
-            assert first_at is not None and last_at is not None
-            c = contact.get(deal)
-            later_rep = c is not None and c.last_rep_at is not None and c.last_rep_at > last_at
-            anything_later = c is not None and c.last_at is not None and c.last_at > last_at
-            again = first_at < last_at
-            if later_rep:
-                is_open = again and not anything_later
-            elif again and not anything_later:
-                is_open = True
-            else:
-                unsure.add(deal)  # open unless the rep spoke after it in the same call
-                continue
-            out[deal] = out.get(deal, 0) + int(is_open)
-    if unsure:
-        states = objection_states(
-            session,
-            tenant_id=tenant_id,
-            deals=sorted(unsure),
-            since=since,
-            categories=categories,
-            contact=contact,
-        )
-        for deal in unsure:
-            out[deal] = sum(1 for s in states.get(deal, []) if s.open)
-    return out
+    return [
+        i.tenant_id == tenant_id,
+        i.deal_external_id.in_(deals),
+        i.kind == "competitor",
+        i.speaker != "rep",
+        late(i.occurred_at) >= since,
+        i.context.in_(ACTIVE_COMPETITOR_CONTEXTS),
+    ]
 
 
 def active_competitors(
@@ -318,7 +273,6 @@ def active_competitors(
     """Competitors the customer mentioned as used, evaluated or compared since a time."""
     i = Insight
     out: dict[str, list[CompetitorFact]] = {}
-    active = i.context.in_(ACTIVE_COMPETITOR_CONTEXTS)
     for part in chunks(deals):
         grouped = (
             select(
@@ -327,14 +281,7 @@ def active_competitors(
                 func.count().label("n"),
                 func.max(i.occurred_at).label("last_at"),
             )
-            .where(
-                i.tenant_id == tenant_id,
-                i.deal_external_id.in_(part),
-                i.kind == "competitor",
-                i.speaker != "rep",
-                late(i.occurred_at) >= since,
-                active,
-            )
+            .where(*active_mention_conditions(tenant_id, part, since=since))
             .group_by(i.deal_external_id, i.label)
             .subquery()
         )

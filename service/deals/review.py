@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from models import Deal, DealStageChange, Insight
 from models.base import utcnow
+from service.deals import counts as dc
 from service.deals import facts as f
-from service.deals.risk import DealFacts, quote_link
+from service.deals.risk import quote_link
 from service.deals.schemas import DealFilters, DealSummary, EvidenceLink
-from service.deals.service import filter_conditions, summaries, tenant_risk
+from service.deals.service import BoardCache, filter_conditions, summaries, tenant_risk
 from service.trends.params import TrendFilters
 from service.trends.service import trend
 
@@ -96,7 +97,7 @@ def wins_since(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
-    cache: dict[str, DealFacts] | None = None,
+    cache: BoardCache | None = None,
 ) -> list[WonDeal]:
     """Deals won since a time (newest first), each with the objections the customer raised."""
     conds = [*_conds(tenant_id, team, rep), Deal.status == "won", Deal.closed_at >= since]
@@ -145,7 +146,7 @@ def new_deals(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
-    cache: dict[str, DealFacts] | None = None,
+    cache: BoardCache | None = None,
 ) -> list[DealSummary]:
     """Deals that entered the pipeline in the period (first CRM stage time, else first seen)."""
     first = (
@@ -180,7 +181,7 @@ def closing_before(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
-    cache: dict[str, DealFacts] | None = None,
+    cache: BoardCache | None = None,
 ) -> list[DealSummary]:
     """Open deals expected to close on or before a date (overdue ones included), soonest first."""
     conds = [*_conds(tenant_id, team, rep), Deal.status == "open", Deal.close_date <= before]
@@ -196,7 +197,7 @@ def stalled_deals(
     team: str | None = None,
     rep: str | None = None,
     now: datetime | None = None,
-    cache: dict[str, DealFacts] | None = None,
+    cache: BoardCache | None = None,
 ) -> list[DealSummary]:
     """Open deals in their stage longer than the tenant's stalled_days, longest first."""
     now = now or utcnow()
@@ -226,7 +227,7 @@ def open_objections_by_deal(
     rep: str | None = None,
     categories: list[str] | None = None,
     now: datetime | None = None,
-    cache: dict[str, DealFacts] | None = None,
+    cache: BoardCache | None = None,
     limit: int = SECTION_LIMIT,
 ) -> list[DealObjections]:
     """Open deals with unresolved customer objections, most objections first.
@@ -242,12 +243,26 @@ def open_objections_by_deal(
     open_ids = list(session.execute(select(Deal.external_id).where(*conds)).scalars())
     wanted = set(categories) if categories is not None else set(cfg.objection_categories)
     since = now - timedelta(days=cfg.objection_lookback_days)
-    counts = f.open_objection_counts(
-        session, tenant_id=tenant_id, deals=open_ids, since=since, categories=sorted(wanted)
+    cache = cache if cache is not None else BoardCache()
+    cache.contacts_of(session, tenant_id, open_ids)
+    counts = dc.open_objection_counts(
+        session,
+        tenant_id=tenant_id,
+        deals=open_ids,
+        since=since,
+        categories=sorted(wanted),
+        contact=cache.contacts,
     )
+    if categories is None and cache.open_counts is None:
+        cache.open_counts = counts  # the flag's own categories: every later list reuses them
     top = sorted((k for k, n in counts.items() if n), key=lambda k: (-counts[k], k))[:limit]
     states = f.objection_states(
-        session, tenant_id=tenant_id, deals=top, since=since, categories=sorted(wanted)
+        session,
+        tenant_id=tenant_id,
+        deals=top,
+        since=since,
+        categories=sorted(wanted),
+        contact=cache.contacts,
     )
     deals = summaries(
         session,
@@ -373,7 +388,9 @@ def review_data(
     until = until or now
     next_review = (until + (until - since)).date()
     t, tm, rp = tenant_id, team, rep
-    cache: dict[str, DealFacts] = {}  # each deal's facts are computed once per review
+    cache = BoardCache()  # each deal's flag inputs are computed once per review
+    # Open objections first: they count every open deal in scope, which the other lists reuse.
+    obstacles = open_objections_by_deal(session, now=now, tenant_id=t, team=tm, rep=rp, cache=cache)
     return ReviewData(
         since=since,
         until=until,
@@ -387,9 +404,7 @@ def review_data(
             session, before=next_review, now=now, tenant_id=t, team=tm, rep=rp, cache=cache
         ),
         stalled=stalled_deals(session, now=now, tenant_id=t, team=tm, rep=rp, cache=cache),
-        open_objections=open_objections_by_deal(
-            session, now=now, tenant_id=t, team=tm, rep=rp, cache=cache
-        ),
+        open_objections=obstacles,
         competitors=competitor_movement(
             session, since=since, until=until, tenant_id=t, team=tm, rep=rp
         ),

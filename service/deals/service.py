@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,10 +13,11 @@ from sqlalchemy.orm import Session
 from models import Conversation as C
 from models import Deal, Tenant
 from models.base import utcnow
+from service.deals import counts
 from service.deals import facts as f
 from service.deals.latest import late
-from service.deals.risk import DealFacts, risk_flags
-from service.deals.schemas import DealFilters, DealSummary, Owner, RiskFlag
+from service.deals.risk import DealFacts, FlagInputs, flag_codes
+from service.deals.schemas import DealFilters, DealSummary, Owner, RiskCode
 from service.deals.settings import RiskSettings, risk_settings
 from service.errors import NotFound
 
@@ -62,6 +64,24 @@ def filter_conditions(
     return conds
 
 
+@dataclass(frozen=True, slots=True)
+class RiskWindows:
+    """Where each time-windowed flag starts looking, for a given now."""
+
+    objections: datetime
+    competitors: datetime
+    talk: datetime
+
+    @classmethod
+    def of(cls, cfg: RiskSettings, now: datetime) -> RiskWindows:
+        """The windows the tenant's settings give."""
+        return cls(
+            objections=now - timedelta(days=cfg.objection_lookback_days),
+            competitors=now - timedelta(days=cfg.competitor_days),
+            talk=now - timedelta(days=cfg.talk_ratio_days),
+        )
+
+
 def board_facts(
     session: Session,
     *,
@@ -72,27 +92,19 @@ def board_facts(
     now: datetime,
 ) -> dict[str, DealFacts]:
     """Risk facts of the given deals (flags only for the open ones): a few grouped queries."""
-    contacts = f.contacts(session, tenant_id=tenant_id, deals=deals)
+    w = RiskWindows.of(cfg, now)
+    t, cats = tenant_id, cfg.objection_categories
+    contacts = f.contacts(session, tenant_id=t, deals=deals)
     objections = f.objection_states(
         session,
-        tenant_id=tenant_id,
+        tenant_id=t,
         deals=open_deals,
-        since=now - timedelta(days=cfg.objection_lookback_days),
-        categories=cfg.objection_categories,
+        since=w.objections,
+        categories=cats,
         contact=contacts,
     )
-    competitors = f.active_competitors(
-        session,
-        tenant_id=tenant_id,
-        deals=open_deals,
-        since=now - timedelta(days=cfg.competitor_days),
-    )
-    talk = f.talk_ratios(
-        session,
-        tenant_id=tenant_id,
-        deals=open_deals,
-        since=now - timedelta(days=cfg.talk_ratio_days),
-    )
+    competitors = f.active_competitors(session, tenant_id=t, deals=open_deals, since=w.competitors)
+    talk = f.talk_ratios(session, tenant_id=t, deals=open_deals, since=w.talk)
     return {
         k: DealFacts(
             contact=contacts.get(k),
@@ -104,7 +116,73 @@ def board_facts(
     }
 
 
-def summary(deal: Deal, facts: DealFacts, flags: list[RiskFlag], now: datetime) -> DealSummary:
+_NO_CONTACT = f.ContactFact(conversations=0, last_at=None, last_contact_at=None, last_rep_at=None)
+
+
+@dataclass
+class BoardCache:
+    """Per-request facts shared by every board list built in that request (the review page)."""
+
+    inputs: dict[str, FlagInputs] = field(default_factory=dict)
+    # Open objections of every open deal in the request's scope, when already counted.
+    open_counts: dict[str, int] | None = None
+    # Contact times (no last-contact ids) of deals already read.
+    contacts: dict[str, f.ContactFact] = field(default_factory=dict)
+
+    def contacts_of(self, session: Session, tenant_id: uuid.UUID, deals: list[str]) -> None:
+        """Read the contact times of the deals not read yet."""
+        missing = [d for d in deals if d not in self.contacts]
+        if missing:
+            got = f.contacts(session, tenant_id=tenant_id, deals=missing, with_last_id=False)
+            self.contacts.update(got)
+            # A deal with no conversations has no row: remember that too.
+            self.contacts.update({d: _NO_CONTACT for d in missing if d not in got})
+
+
+def board_inputs(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    deals: list[str],
+    open_deals: list[str],
+    cfg: RiskSettings,
+    now: datetime,
+    cache: BoardCache | None = None,
+) -> dict[str, FlagInputs]:
+    """What the board rows' flag codes need, from grouped counts (no quotes read)."""
+    cache = cache if cache is not None else BoardCache()
+    cache.contacts_of(session, tenant_id, deals)
+    contact = {d: cache.contacts[d] for d in deals}
+    w = RiskWindows.of(cfg, now)
+    t, cats = tenant_id, cfg.objection_categories
+    open_counts = cache.open_counts
+    if open_counts is None:
+        open_counts = counts.open_objection_counts(
+            session,
+            tenant_id=t,
+            deals=open_deals,
+            since=w.objections,
+            categories=cats,
+            contact=contact,
+        )
+    rivals = counts.active_competitor_counts(
+        session, tenant_id=t, deals=open_deals, since=w.competitors
+    )
+    talk = f.talk_ratios(session, tenant_id=t, deals=open_deals, since=w.talk)
+    return {
+        k: FlagInputs(
+            contact=contact.get(k),
+            open_objections=open_counts.get(k, 0),
+            active_competitors=rivals.get(k, 0),
+            talk=talk.get(k),
+        )
+        for k in deals
+    }
+
+
+def summary(
+    deal: Deal, contact: f.ContactFact | None, codes: list[RiskCode], now: datetime
+) -> DealSummary:
     """The board row of a deal."""
     return DealSummary(
         id=deal.id,
@@ -126,9 +204,9 @@ def summary(deal: Deal, facts: DealFacts, flags: list[RiskFlag], now: datetime) 
         days_in_stage=(
             max(0, (now - deal.stage_entered_at).days) if deal.stage_entered_at else None
         ),
-        last_contact_at=facts.contact.last_contact_at if facts.contact else None,
-        conversations=facts.contact.conversations if facts.contact else 0,
-        risks=[fl.code for fl in flags],
+        last_contact_at=contact.last_contact_at if contact else None,
+        conversations=contact.conversations if contact else 0,
+        risks=codes,
         closed_at=deal.closed_at,
         created_at=deal.created_at,
         updated_at=deal.updated_at,
@@ -144,13 +222,14 @@ def summaries(
     limit: int = 500,
     risk: str | None = None,
     now: datetime | None = None,
-    cache: dict[str, DealFacts] | None = None,
+    cache: BoardCache | None = None,
 ) -> list[DealSummary]:
     """Board rows of the deals matching conds, with their flags; risk keeps flagged deals only.
 
-    cache holds facts already computed in this request (the review page shares one).
+    cache holds what this request already computed (the review page shares one).
     """
     now = now or utcnow()
+    cache = cache if cache is not None else BoardCache()
     cfg = tenant_risk(session, tenant_id=tenant_id)
     order = order_by if order_by is not None else (Deal.close_date.is_(None), Deal.close_date)
     q = select(Deal).where(*conds).order_by(*order, Deal.external_id)
@@ -158,34 +237,36 @@ def summaries(
         q = q.limit(limit)
     deals = list(session.execute(q).scalars())
     if risk == "open_objections":
-        # Which deals carry the flag comes from grouped counts; facts only for those shown.
-        counts = f.open_objection_counts(
-            session,
-            tenant_id=tenant_id,
-            deals=[d.external_id for d in deals if d.status == "open"],
-            since=now - timedelta(days=cfg.objection_lookback_days),
-            categories=cfg.objection_categories,
-        )
-        deals = [d for d in deals if counts.get(d.external_id, 0) > 0][:limit]
-    facts = cache if cache is not None else {}
-    missing = [d for d in deals if d.external_id not in facts]
-    facts.update(
-        board_facts(
+        # Which deals carry the flag comes from grouped counts; the rest only for those shown.
+        if cache.open_counts is None:
+            cache.open_counts = counts.open_objection_counts(
+                session,
+                tenant_id=tenant_id,
+                deals=[d.external_id for d in deals if d.status == "open"],
+                since=now - timedelta(days=cfg.objection_lookback_days),
+                categories=cfg.objection_categories,
+            )
+        known = cache.open_counts
+        deals = [d for d in deals if known.get(d.external_id, 0) > 0][:limit]
+    missing = [d for d in deals if d.external_id not in cache.inputs]
+    cache.inputs.update(
+        board_inputs(
             session,
             tenant_id=tenant_id,
             deals=[d.external_id for d in missing],
             open_deals=[d.external_id for d in missing if d.status == "open"],
             cfg=cfg,
             now=now,
+            cache=cache,
         )
     )
     out: list[DealSummary] = []
     for deal in deals:
-        df = facts.get(deal.external_id, DealFacts())
-        flags = risk_flags(deal, df, cfg, now)
-        if risk is not None and risk not in {fl.code for fl in flags}:
+        inputs = cache.inputs.get(deal.external_id, FlagInputs())
+        codes = flag_codes(deal, inputs, cfg, now)
+        if risk is not None and risk not in codes:
             continue
-        out.append(summary(deal, df, flags, now))
+        out.append(summary(deal, inputs.contact, codes, now))
         if len(out) >= limit:
             break
     return out
