@@ -119,6 +119,11 @@ def serve(
     from service.app import create_app
 
     settings = load_settings()
+    if "public_url" not in settings.model_fields_set:
+        # Unset, the public URL is where this process serves (links, banners, same-site checks).
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     embedded = settings.env == "local" and settings.sqlalchemy_url().startswith("sqlite")
     ensure_schema(settings, auto=embedded)
     if settings.env == "local":
