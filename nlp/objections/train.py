@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import random
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -16,8 +14,10 @@ import numpy.typing as npt
 
 from nlp.objections import CATEGORIES
 from nlp.objections.data import Example
+from nlp.objections.export import export_onnx
+from nlp.objections.scores import label_matrix, macro_f1, tune_thresholds
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: cut-offs tuned on the int8 outputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,26 +36,14 @@ class TrainConfig:
     members: int = 3
 
 
-def f1(y: npt.NDArray[np.bool_], p: npt.NDArray[np.bool_]) -> float:
-    """F1 of one binary label (0 when there are no positives at all)."""
-    tp = float(np.sum(y & p))
-    denom = float(np.sum(y) + np.sum(p))
-    return 2 * tp / denom if denom else 0.0
-
-
-def label_matrix(examples: Sequence[Example]) -> npt.NDArray[np.bool_]:
-    """Examples x categories, True where labelled."""
-    return np.array([[c in e.labels for c in CATEGORIES] for e in examples], dtype=bool)
-
-
-def tune_thresholds(y: npt.NDArray[np.bool_], probs: npt.NDArray[np.float32]) -> list[float]:
-    """Per category, the probability cut-off with the best F1 on held-back data."""
-    grid = np.linspace(0.1, 0.9, 33)
-    out = []
-    for k in range(y.shape[1]):
-        scores = [f1(y[:, k], probs[:, k] >= t) for t in grid]
-        out.append(float(grid[int(np.argmax(scores))]))
-    return out
+def split_pool(
+    examples: Sequence[Example], cfg: TrainConfig
+) -> tuple[list[Example], list[Example]]:
+    """The customer sentences of the train part, as (train, dev): a seeded random split."""
+    pool = [e for e in examples if e.split == "train" and e.speaker == "customer"]
+    random.Random(cfg.seed).shuffle(pool)
+    n_dev = max(1, int(len(pool) * cfg.dev_fraction))
+    return pool[n_dev:], pool[:n_dev]
 
 
 def train_objection_model(
@@ -78,10 +66,7 @@ def train_objection_model(
 
     cfg = config or TrainConfig()
     torch.set_num_threads(cfg.threads)
-    pool = [e for e in examples if e.split == "train" and e.speaker == "customer"]
-    random.Random(cfg.seed).shuffle(pool)
-    n_dev = max(1, int(len(pool) * cfg.dev_fraction))
-    dev, train = pool[:n_dev], pool[n_dev:]
+    train, dev = split_pool(examples, cfg)
     tokenizer = AutoTokenizer.from_pretrained(base_model, local_files_only=True)
     run = _Run(cfg, tokenizer, base_model, train, dev)
     members = []
@@ -124,7 +109,7 @@ def train_objection_model(
         "fingerprint": fingerprint,
         "base_model": Path(base_model).name,
     }
-    _export(run.model, tokenizer, base_model, out_dir, report)
+    export_onnx(run.model, tokenizer, base_model, out_dir, report, [e.text for e in dev], run.y_dev)
     return report
 
 
@@ -209,12 +194,7 @@ class _Run:
     def _score(self) -> tuple[float, list[float]]:
         probs = self._predict()
         thresholds = tune_thresholds(self.y_dev, probs)
-        macro = float(
-            np.mean(
-                [f1(self.y_dev[:, k], probs[:, k] >= thresholds[k]) for k in range(len(CATEGORIES))]
-            )
-        )
-        return macro, thresholds
+        return macro_f1(self.y_dev, probs, thresholds), thresholds
 
     def evaluate(self, state: dict[str, Any]) -> _Result:
         """Dev figures of given weights, with thresholds tuned for them."""
@@ -288,46 +268,3 @@ class _Classifier:
                 return self.head(torch.nn.functional.normalize(pooled, dim=-1))
 
         return Classifier()
-
-
-def _export(
-    model: Any, tokenizer: Any, base_model: str, out_dir: Path, report: dict[str, Any]
-) -> None:
-    """Write model.onnx (int8), tokenizer.json and meta.json atomically into out_dir."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    sample = tokenizer(["an example sentence"], return_tensors="pt")
-
-    class Probabilities(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = model
-
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return torch.sigmoid(self.inner(input_ids, attention_mask))
-
-    float_path = tmp / "model.float.onnx"
-    torch.onnx.export(
-        Probabilities(),
-        (sample["input_ids"], sample["attention_mask"]),
-        str(float_path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["probabilities"],
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "tokens"},
-            "attention_mask": {0: "batch", 1: "tokens"},
-            "probabilities": {0: "batch"},
-        },
-        opset_version=17,
-        dynamo=False,
-    )
-    quantize_dynamic(str(float_path), str(tmp / "model.onnx"), weight_type=QuantType.QInt8)
-    float_path.unlink()
-    shutil.copy(Path(base_model) / "tokenizer.json", tmp / "tokenizer.json")
-    (tmp / "meta.json").write_text(json.dumps(report, indent=2) + "\n")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)

@@ -1,0 +1,60 @@
+"""Training a (small) objection model for real: soup choice, int8 export and its cut-offs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.encoder import bundled_encoder_path
+from nlp.objections import CATEGORIES
+from nlp.objections.build import training_files
+from nlp.objections.data import load_examples
+from nlp.objections.model import ObjectionModel
+from nlp.objections.scores import label_matrix, macro_f1
+from nlp.objections.train import MODEL_FORMAT, TrainConfig, split_pool, train_objection_model
+
+DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "insights"
+
+
+@pytest.mark.slow
+def test_small_training_ships_int8_with_cut_offs_that_reproduce_its_dev_score(
+    tmp_path: Path,
+) -> None:
+    examples = load_examples(training_files(DATA))
+    random.Random(3).shuffle(examples)
+    examples = examples[:500]
+    cfg = TrainConfig(epochs=1, members=2)
+    out = tmp_path / "model"
+    report = train_objection_model(
+        examples,
+        base_model=bundled_encoder_path(),
+        out_dir=out,
+        config=cfg,
+        progress=lambda _: None,
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["meta.json", "model.onnx", "tokenizer.json"]
+    assert report["format"] == MODEL_FORMAT and report["labels"] == list(CATEGORIES)
+    assert len(report["members"]) == 2
+    # The soup ships only when it beats the best member on dev (float figures).
+    best_member = max(m["dev_macro_f1"] for m in report["members"])
+    assert report["weights"] == ("soup" if report["soup_dev_macro_f1"] >= best_member else "single")
+    # The shipped int8 model with the shipped cut-offs scores exactly what the report says.
+    _, dev = split_pool(examples, cfg)
+    assert report["dev_sentences"] == len(dev)
+    model = ObjectionModel(out)
+    probs = model.predict([e.text for e in dev])
+    assert probs.shape == (len(dev), len(CATEGORIES))
+    assert np.all((probs >= 0) & (probs <= 1))
+    score = macro_f1(label_matrix(dev), probs, list(model.thresholds))
+    assert score == pytest.approx(report["dev_macro_f1"], abs=1e-4)
+    assert report["quantization"] in report["quantization_dev_macro_f1"]
+    assert report["dev_macro_f1"] == max(report["quantization_dev_macro_f1"].values())
+
+
+def test_a_model_folder_of_another_format_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "meta.json").write_text('{"format": 1, "labels": [], "thresholds": []}\n')
+    with pytest.raises(ValueError, match="format 1"):
+        ObjectionModel(tmp_path)
