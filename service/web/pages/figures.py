@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 
 from markupsafe import Markup
 
-from service.deals.review import CompetitorDelta
+from service.deals.competitor_movement import CompetitorDelta
 from service.deals.schemas import DealDetail
 from service.trends.params import Interval, next_bucket
 from service.trends.schemas import TrendOut
