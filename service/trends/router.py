@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from models.base import utcnow
@@ -21,7 +22,6 @@ from service.trends.service import trend
 
 router = APIRouter(tags=["trends"])
 Label = Annotated[str | None, Query(min_length=1, max_length=255)]
-When = Annotated[str | None, Query(max_length=40)]
 Format = Annotated[Literal["json", "csv"], Query()]
 TREND_COLUMNS = (
     "bucket",
@@ -80,30 +80,46 @@ def csv_response(
     )
 
 
-def _filters(
-    start: str | None,
-    end: str | None,
-    interval: str,
-    *,
-    label: str | None,
-    context: str | None,
-    team: str | None,
-    rep: str | None,
-    stage: str | None,
-    deal: str | None,
-) -> TrendFilters:
-    frm, to, iv = window(start, end, interval, now=utcnow())
-    return TrendFilters(
-        start=frm,
-        end=to,
-        interval=iv,
-        label=label,
-        context=context,
-        team=team,
-        rep=rep,
-        stage=stage,
-        deal=deal,
-    )
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The window and filters that every trend and evidence request shares."""
+
+    start: str | None
+    end: str | None
+    team: str | None
+    rep: str | None
+    stage: str | None
+    deal: str | None
+
+    def filters(self, interval: str, *, label: str | None, context: str | None) -> TrendFilters:
+        """Validated trend filters for this scope (400 on a bad window)."""
+        frm, to, iv = window(self.start, self.end, interval, now=utcnow())
+        return TrendFilters(
+            start=frm,
+            end=to,
+            interval=iv,
+            label=label,
+            context=context,
+            team=self.team,
+            rep=self.rep,
+            stage=self.stage,
+            deal=self.deal,
+        )
+
+
+def _scope(
+    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    team: Label = None,
+    rep: Label = None,
+    stage: Label = None,
+    deal: Label = None,
+) -> Scope:
+    return Scope(start=start, end=end, team=team, rep=rep, stage=stage, deal=deal)
+
+
+ScopeDep = Annotated[Scope, Depends(_scope)]
+Interval = Annotated[str, Query(max_length=10)]
 
 
 def _trend_response(out: TrendOut, fmt: str, name: str) -> TrendOut | Response:
@@ -118,28 +134,13 @@ def _trend_response(out: TrendOut, fmt: str, name: str) -> TrendOut | Response:
 def objection_trend(
     tenant: TenantDep,
     session: SessionDep,
-    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-    interval: Annotated[str, Query(max_length=10)] = "week",
+    scope: ScopeDep,
+    interval: Interval = "week",
     category: Label = None,
-    team: Label = None,
-    rep: Label = None,
-    stage: Label = None,
-    deal: Label = None,
     format: Format = "json",
 ) -> TrendOut | Response:
     """Objections per bucket and category: count, conversations, rate with a 95% interval."""
-    f = _filters(
-        start,
-        end,
-        interval,
-        label=category,
-        context=None,
-        team=team,
-        rep=rep,
-        stage=stage,
-        deal=deal,
-    )
+    f = scope.filters(interval, label=category, context=None)
     out = trend(session, tenant_id=tenant.id, kind="objection", filters=f)
     return _trend_response(out, format, "objection-trend")
 
@@ -148,29 +149,14 @@ def objection_trend(
 def competitor_trend(
     tenant: TenantDep,
     session: SessionDep,
-    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-    interval: Annotated[str, Query(max_length=10)] = "week",
+    scope: ScopeDep,
+    interval: Interval = "week",
     competitor: Label = None,
     context: Label = None,
-    team: Label = None,
-    rep: Label = None,
-    stage: Label = None,
-    deal: Label = None,
     format: Format = "json",
 ) -> TrendOut | Response:
     """Competitor mentions per bucket, competitor and context label, with rates."""
-    f = _filters(
-        start,
-        end,
-        interval,
-        label=competitor,
-        context=context,
-        team=team,
-        rep=rep,
-        stage=stage,
-        deal=deal,
-    )
+    f = scope.filters(interval, label=competitor, context=context)
     out = trend(session, tenant_id=tenant.id, kind="competitor", filters=f)
     return _trend_response(out, format, "competitor-trend")
 
@@ -179,15 +165,10 @@ def competitor_trend(
 def get_evidence(
     tenant: TenantDep,
     session: SessionDep,
+    scope: ScopeDep,
     category: Label = None,
     competitor: Label = None,
     context: Label = None,
-    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-    team: Label = None,
-    rep: Label = None,
-    stage: Label = None,
-    deal: Label = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     format: Format = "json",
@@ -197,17 +178,7 @@ def get_evidence(
         raise BadRequest("give exactly one of 'category' or 'competitor'", code="invalid_filter")
     if category is not None and context is not None:
         raise BadRequest("'context' applies to competitors only", code="invalid_filter")
-    f = _filters(
-        start,
-        end,
-        "month",
-        label=category or competitor,
-        context=context,
-        team=team,
-        rep=rep,
-        stage=stage,
-        deal=deal,
-    )
+    f = scope.filters("month", label=category or competitor, context=context)
     kind = "objection" if category is not None else "competitor"
     page = evidence(session, tenant_id=tenant.id, kind=kind, filters=f, limit=limit, cursor=cursor)
     if format == "csv":
