@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import Insight
 from service.deals import facts as f
+from service.deals.latest import quote_columns
 from service.deals.risk import quote_link
 from service.deals.schemas import EvidenceLink
 from service.trends.params import TrendFilters
@@ -77,20 +78,12 @@ def competitor_movement(
     quotes: dict[str, list[EvidenceLink]] = {}
     for label, *_ in rows:
         q = (
-            select(
-                i.id,
-                i.conversation_id,
-                i.occurred_at,
-                i.quote,
-                i.speaker,
-                i.start_s,
-                i.end_s,
-            )
+            select(*quote_columns(i))
             .where(*conds, current, i.label == label)
             .order_by(i.occurred_at.desc(), i.id.desc())
             .limit(QUOTES_PER_ITEM)
         )
-        quotes[label] = [quote_link(f._quote(r)) for r in session.execute(q)]
+        quotes[label] = [quote_link(f.quote_of(r)) for r in session.execute(q)]
     out = [
         CompetitorDelta(
             name=label,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Float, String, case, cast, func, literal_column, select
@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from models import Conversation, Deal, DealStageChange, Insight
 from models.base import utcnow
 from service.deals import facts as f
-from service.deals.latest import late
-from service.deals.risk import DealFacts, conversation_url, quote_link, risk_flags
+from service.deals.latest import late, quote_columns
+from service.deals.risk import conversation_url, quote_link, risk_flags
 from service.deals.schemas import (
     CompetitorOut,
     DealDetail,
@@ -23,7 +23,7 @@ from service.deals.schemas import (
     TalkPoint,
     TimelineItem,
 )
-from service.deals.service import board_facts, get_deal, summary, talk_calls, tenant_risk
+from service.deals.service import deal_facts, get_deal, summary, tenant_risk
 
 # A literal, not a bind parameter: PostgreSQL must see one expression in SELECT and GROUP BY.
 OTHER = literal_column("'other'", String)
@@ -42,27 +42,10 @@ def deal_detail(
     now = now or utcnow()
     deal = get_deal(session, tenant_id=tenant_id, deal_id=deal_id)
     cfg = tenant_risk(session, tenant_id=tenant_id)
-    one = [deal.external_id]
-    open_one = one if deal.status == "open" else []
-    base = board_facts(
-        session, tenant_id=tenant_id, deals=one, open_deals=open_one, cfg=cfg, now=now
-    ).get(deal.external_id, DealFacts())
-    calls = talk_calls(
-        session,
-        tenant_id=tenant_id,
-        external_id=deal.external_id,
-        since=now - timedelta(days=cfg.talk_ratio_days),
-    )
-    facts = DealFacts(
-        contact=base.contact,
-        objections=base.objections,
-        competitors=base.competitors,
-        talk=base.talk,
-        talk_calls=[c for c in calls if c[2] > cfg.talk_ratio_max],
-    )
+    facts = deal_facts(session, tenant_id=tenant_id, deal=deal, cfg=cfg, now=now)
     flags = risk_flags(deal, facts, cfg, now)
     head = summary(deal, facts.contact, [fl.code for fl in flags], now)
-    active = {c.name for c in base.competitors}
+    active = {c.name for c in facts.competitors}
     return DealDetail(
         **head.model_dump(),
         playbook_experiment=deal.playbook_experiment,
@@ -142,14 +125,8 @@ def _evidence(
     i = Insight
     ranked = (
         select(
-            i.id,
+            *quote_columns(i),
             i.label,
-            i.conversation_id,
-            i.occurred_at,
-            i.quote,
-            i.speaker,
-            i.start_s,
-            i.end_s,
             func.row_number()
             .over(partition_by=i.label, order_by=(i.occurred_at.desc(), i.id.desc()))
             .label("rn"),
@@ -166,7 +143,7 @@ def _evidence(
     for row in session.execute(
         select(ranked).where(ranked.c.rn <= EVIDENCE_PER_ITEM).order_by(ranked.c.label, ranked.c.rn)
     ):
-        out.setdefault(row.label, []).append(quote_link(f._quote(row)))
+        out.setdefault(row.label, []).append(quote_link(f.quote_of(row)))
     return out
 
 

@@ -63,7 +63,8 @@ class ContactFact:
     last_contact_id: uuid.UUID | None = None
 
 
-def _quote(row: object) -> Quote:
+def quote_of(row: object) -> Quote:
+    """The Quote in a row selected with latest.quote_columns."""
     r = row._mapping  # type: ignore[attr-defined]
     return Quote(
         insight_id=int(r["id"]),
@@ -246,7 +247,7 @@ def objection_states(
                     rep_responded=responded,
                     times_raised=n,
                     first_raised_at=first_at,
-                    latest=_quote(row),
+                    latest=quote_of(row),
                 )
             )
     return out
@@ -295,7 +296,7 @@ def active_competitors(
         )
         for (deal, label), row in sorted(latest.items(), key=lambda kv: (kv[0][0], -kv[1].n)):
             out.setdefault(deal, []).append(
-                CompetitorFact(label, int(row.n), row.context or "other", _quote(row))
+                CompetitorFact(label, int(row.n), row.context or "other", quote_of(row))
             )
     return out
 

@@ -43,6 +43,11 @@ def utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def quote_columns(i: Any = Insight) -> list[Any]:
+    """The insight columns a facts.Quote is read from (facts.quote_of)."""
+    return [i.id, i.conversation_id, i.occurred_at, i.quote, i.speaker, i.start_s, i.end_s]
+
+
 def latest_rows(
     session: Session,
     *,
@@ -77,15 +82,9 @@ def latest_rows(
     )
     figures = [c for c in grouped.c if c.name not in ("deal", "label")]
     cols: list[Any] = [
-        i.id,
+        *quote_columns(i),
         i.deal_external_id.label("deal"),
         i.label,
-        i.conversation_id,
-        i.occurred_at,
-        i.quote,
-        i.speaker,
-        i.start_s,
-        i.end_s,
         i.utterance,
         i.context,
     ]

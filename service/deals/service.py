@@ -82,38 +82,33 @@ class RiskWindows:
         )
 
 
-def board_facts(
-    session: Session,
-    *,
-    tenant_id: uuid.UUID,
-    deals: list[str],
-    open_deals: list[str],
-    cfg: RiskSettings,
-    now: datetime,
-) -> dict[str, DealFacts]:
-    """Risk facts of the given deals (flags only for the open ones): a few grouped queries."""
+def deal_facts(
+    session: Session, *, tenant_id: uuid.UUID, deal: Deal, cfg: RiskSettings, now: datetime
+) -> DealFacts:
+    """Everything one deal's explained flags need, evidence included (the deal page)."""
+    key, t = [deal.external_id], tenant_id
+    contact = f.contacts(session, tenant_id=t, deals=key).get(deal.external_id)
+    if deal.status != "open":
+        return DealFacts(contact=contact)  # closed deals carry no flags
     w = RiskWindows.of(cfg, now)
-    t, cats = tenant_id, cfg.objection_categories
-    contacts = f.contacts(session, tenant_id=t, deals=deals)
     objections = f.objection_states(
         session,
         tenant_id=t,
-        deals=open_deals,
+        deals=key,
         since=w.objections,
-        categories=cats,
-        contact=contacts,
+        categories=cfg.objection_categories,
+        contact={deal.external_id: contact} if contact else {},
     )
-    competitors = f.active_competitors(session, tenant_id=t, deals=open_deals, since=w.competitors)
-    talk = f.talk_ratios(session, tenant_id=t, deals=open_deals, since=w.talk)
-    return {
-        k: DealFacts(
-            contact=contacts.get(k),
-            objections=objections.get(k, []),
-            competitors=competitors.get(k, []),
-            talk=talk.get(k),
-        )
-        for k in deals
-    }
+    calls = talk_calls(session, tenant_id=t, external_id=deal.external_id, since=w.talk)
+    return DealFacts(
+        contact=contact,
+        objections=objections.get(deal.external_id, []),
+        competitors=f.active_competitors(session, tenant_id=t, deals=key, since=w.competitors).get(
+            deal.external_id, []
+        ),
+        talk=f.talk_ratios(session, tenant_id=t, deals=key, since=w.talk).get(deal.external_id),
+        talk_calls=[c for c in calls if c[2] > cfg.talk_ratio_max],
+    )
 
 
 _NO_CONTACT = f.ContactFact(conversations=0, last_at=None, last_contact_at=None, last_rep_at=None)
