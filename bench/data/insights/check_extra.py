@@ -20,17 +20,11 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 HERE = Path(__file__).resolve().parent
-LABELS = {
-    "price",
-    "timing",
-    "authority",
-    "need",
-    "competition",
-    "trust",
-    "security",
-    "integration",
-    "contract",
-}
+sys.path.insert(0, str(HERE.parents[2]))
+
+from nlp.objections import CATEGORIES  # noqa: E402
+
+LABELS = set(CATEGORIES)
 TAGS = {
     "negation",
     "question",
