@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel
 
@@ -18,14 +18,7 @@ RiskCode = Literal[
     "open_objections",
     "talk_ratio_high",
 ]
-RISK_CODES: tuple[str, ...] = (
-    "stalled",
-    "no_contact",
-    "close_date_passed",
-    "active_competitor",
-    "open_objections",
-    "talk_ratio_high",
-)
+RISK_CODES: tuple[str, ...] = get_args(RiskCode)
 
 
 @dataclass(frozen=True, slots=True)
