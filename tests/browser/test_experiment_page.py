@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,36 +12,18 @@ import pytest
 
 from models.base import utcnow
 from service.db import make_engine, make_sessionmaker, session_scope
-from tests.conftest import make_settings, need_service, new_tenant
+from tests.browser.conftest import shot
+from tests.conftest import make_settings, new_tenant
 from tests.experiments.seed import Call, seed_calls
 from tests.processes import service_env, start_server
 from tests.web_support import PASSWORD, add_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 OPENER_QUOTE = "Before we dive in, what would you like to get out of today's call?"
 LINES = [
     "Before we start, what would make this call a success for you?",
     "Who else is involved in making a decision like this?",
 ]
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never `playwright install`: no downloads)."""
-    need_service("Chromium", os.path.exists(CHROMIUM), f"install Debian's chromium ({CHROMIUM})")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _calls(start: Any) -> list[Call]:
@@ -87,7 +66,7 @@ def _calls(start: Any) -> list[Call]:
     return calls
 
 
-def test_experiment_page_in_the_browser(chromium: Any, database_url: str, tmp_path: Path) -> None:
+def test_experiment_page_in_the_browser(browser: Any, database_url: str, tmp_path: Path) -> None:
     settings = make_settings(database_url, tmp_path)
     creds = new_tenant(settings, "Acme Sales")
     email = add_user(settings, creds, name="Erin Enablement", role="manager")
@@ -127,7 +106,7 @@ def test_experiment_page_in_the_browser(chromium: Any, database_url: str, tmp_pa
             engine.dispose()
 
         errors: list[str] = []
-        page = chromium.new_context(viewport={"width": 1360, "height": 900}).new_page()
+        page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
         # Chromium's own /favicon.ico probe is logged as a console error without a page
         # response; every real failed request of the page is caught by the response hook.
         page.on(
@@ -164,10 +143,7 @@ def test_experiment_page_in_the_browser(chromium: Any, database_url: str, tmp_pa
         assert page.locator(".chart[data-drawn='1']").count() == 3
         # The band is drawn: Plotly renders the filled interval as a path in the chart.
         assert page.locator("#over-time .chart .scatterlayer path.js-fill").count() >= 1
-        if database_url.startswith("sqlite"):
-            tmp = DOCS / ".experiment.png"
-            page.screenshot(path=str(tmp), full_page=True)
-            shutil.move(tmp, DOCS / "experiment.png")
+        shot(page, "experiment.png", database_url)
 
         # The list links to it, and the nav shows the section.
         page.goto(f"{url}/experiments")

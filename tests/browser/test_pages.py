@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import make_settings, need_service, new_tenant
+from tests.browser.conftest import shot
+from tests.conftest import make_settings, new_tenant
 from tests.processes import service_env, start_server
 from tests.web_seed import conversation_json, seed_pipeline
 from tests.web_support import PASSWORD, add_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 VIEWPORT = {"width": 1360, "height": 900}
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never `playwright install`: no downloads)."""
-    need_service("Chromium", os.path.exists(CHROMIUM), f"install Debian's chromium ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need_service("Playwright", False, "pip install playwright")
-        raise
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_review_to_deal_to_quote_in_the_recording(
@@ -143,12 +119,3 @@ def wait_js(page: Any, expression: str, timeout_s: float = 15.0) -> None:
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
         time.sleep(0.1)
-
-
-def shot(page: Any, name: str, database_url: str) -> None:
-    """Save a full-page screenshot under docs/ (from the SQLite run; both runs look the same)."""
-    if not database_url.startswith("sqlite"):
-        return
-    tmp = DOCS / f".{name}"
-    page.screenshot(path=str(tmp), full_page=True)
-    shutil.move(tmp, DOCS / name)
