@@ -25,9 +25,9 @@ from service.conversations.schemas import (
     WordOut,
 )
 from service.db import after_commit
-from service.dbutil import insert_or_ignore
+from service.dbutil import insert_or_ignore, tenant_row
 from service.deals.placeholders import note_deal_reference
-from service.errors import BadRequest, Conflict, NotFound
+from service.errors import BadRequest, Conflict
 from service.insights.service import conversation_insights
 from service.jobs import state
 from service.jobs.runtime import Runtime
@@ -126,16 +126,9 @@ def get_conversation(
     session: Session, *, tenant_id: uuid.UUID, conversation_id: str
 ) -> Conversation:
     """The tenant's conversation; other tenants' ids and malformed ids are 404 alike."""
-    try:
-        cid = uuid.UUID(conversation_id)
-    except ValueError:
-        raise NotFound("no such conversation") from None
-    conv = session.execute(
-        select(Conversation).where(Conversation.id == cid, Conversation.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if conv is None:
-        raise NotFound("no such conversation")
-    return conv
+    return tenant_row(
+        session, Conversation, tenant_id=tenant_id, row_id=conversation_id, what="conversation"
+    )
 
 
 def summary(conv: Conversation) -> ConversationSummary:

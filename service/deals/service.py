@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from models import Conversation as C
 from models import Deal, Tenant
 from models.base import utcnow
+from service.dbutil import tenant_row
 from service.deals import counts
 from service.deals import facts as f
 from service.deals.latest import late
 from service.deals.risk import DealFacts, FlagInputs, flag_codes
 from service.deals.schemas import DealFilters, DealSummary, Owner, RiskCode
 from service.deals.settings import RiskSettings, risk_settings
-from service.errors import NotFound
 
 
 def tenant_risk(session: Session, *, tenant_id: uuid.UUID) -> RiskSettings:
@@ -29,16 +29,7 @@ def tenant_risk(session: Session, *, tenant_id: uuid.UUID) -> RiskSettings:
 
 def get_deal(session: Session, *, tenant_id: uuid.UUID, deal_id: str | uuid.UUID) -> Deal:
     """The tenant's deal by id; other tenants' ids and malformed ids are 404 alike."""
-    try:
-        did = deal_id if isinstance(deal_id, uuid.UUID) else uuid.UUID(deal_id)
-    except ValueError:
-        raise NotFound("no such deal") from None
-    deal = session.execute(
-        select(Deal).where(Deal.id == did, Deal.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if deal is None:
-        raise NotFound("no such deal")
-    return deal
+    return tenant_row(session, Deal, tenant_id=tenant_id, row_id=deal_id, what="deal")
 
 
 def filter_conditions(

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from models import Experiment, ExperimentExposure, ExperimentVariant
 from models.base import utcnow
-from service.dbutil import insert_or_ignore
-from service.errors import Conflict, NotFound
+from service.dbutil import insert_or_ignore, tenant_row
+from service.errors import Conflict
 from service.experiments.schemas import (
     AssignmentOut,
     ExperimentIn,
@@ -109,15 +109,9 @@ def _variants(session: Session, experiment_id: uuid.UUID) -> list[ExperimentVari
 
 def get_experiment(session: Session, *, tenant_id: uuid.UUID, experiment_id: str) -> Loaded:
     """The tenant's experiment; malformed and other tenants' ids are 404 alike."""
-    try:
-        eid = uuid.UUID(experiment_id)
-    except ValueError:
-        raise NotFound("no such experiment") from None
-    exp = session.execute(
-        select(Experiment).where(Experiment.id == eid, Experiment.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if exp is None:
-        raise NotFound("no such experiment")
+    exp = tenant_row(
+        session, Experiment, tenant_id=tenant_id, row_id=experiment_id, what="experiment"
+    )
     return Loaded(exp, _variants(session, exp.id))
 
 

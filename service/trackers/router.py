@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from models import Tracker
 from service.auth import TenantDep
 from service.db import SessionDep
-from service.errors import BadRequest, Conflict, NotFound
+from service.dbutil import tenant_row
+from service.errors import BadRequest, Conflict
 from service.trackers.schemas import TrackerIn, TrackerOut
 
 router = APIRouter(tags=["trackers"])
@@ -35,16 +36,7 @@ def _out(t: Tracker) -> TrackerOut:
 
 
 def _get(session: Session, tenant_id: uuid.UUID, tracker_id: str) -> Tracker:
-    try:
-        tid = uuid.UUID(tracker_id)
-    except ValueError:
-        raise NotFound("no such tracker") from None
-    row = session.execute(
-        select(Tracker).where(Tracker.id == tid, Tracker.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("no such tracker")
-    return row
+    return tenant_row(session, Tracker, tenant_id=tenant_id, row_id=tracker_id, what="tracker")
 
 
 def _train(request: Request, body: TrackerIn) -> dict[str, object] | None:
