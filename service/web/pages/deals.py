@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from service.db import SessionDep
@@ -14,10 +14,10 @@ from service.deals.service import list_deals
 from service.web.deps import ViewerDep
 from service.web.pages.figures import talk_chart
 from service.web.pages.options import filter_options, latest_next_step
+from service.web.pages.params import Label, blank
 from service.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
-Label = Annotated[str | None, Query(max_length=255)]
 
 RISK_TITLES = {
     "stalled": "Stalled",
@@ -27,11 +27,6 @@ RISK_TITLES = {
     "open_objections": "Open objections",
     "talk_ratio_high": "Rep talks too much",
 }
-
-
-def _blank(value: str | None) -> str | None:
-    # An empty <select> option means "any".
-    return value if value else None
 
 
 @router.get("/deals")
@@ -47,11 +42,11 @@ def deals_page(
 ) -> HTMLResponse:
     """Every deal matching the filters, soonest close date first, with its warning signs."""
     filters = DealFilters(
-        team=_blank(team),
-        rep=_blank(rep),
-        stage=_blank(stage),
-        status=_blank(status),
-        risk=_blank(risk),
+        team=blank(team),
+        rep=blank(rep),
+        stage=blank(stage),
+        status=blank(status),
+        risk=blank(risk),
     )
     deals = list_deals(session, tenant_id=viewer.tenant_id, filters=filters)
     return render(

@@ -20,11 +20,10 @@ from service.web.deps import ViewerDep
 from service.web.pages.figures import competitor_delta_chart, trend_chart
 from service.web.pages.links import evidence_list_url
 from service.web.pages.options import filter_options
+from service.web.pages.params import Label, When, blank
 from service.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
-Label = Annotated[str | None, Query(max_length=255)]
-When = Annotated[str | None, Query(max_length=40)]
 DEFAULT_PERIOD_DAYS = 7
 TREND_WEEKS = 8
 MAX_PERIOD_DAYS = 366
@@ -59,10 +58,6 @@ def review_period(since: str | None, *, now: datetime) -> Period:
     return Period(start, now, (now + (now - start)).date(), defaulted)
 
 
-def _blank(value: str | None) -> str | None:
-    return value if value else None
-
-
 @router.get("/review")
 def review_page(
     request: Request,
@@ -75,7 +70,7 @@ def review_page(
     """Wins, pipeline updates, obstacles and competitor updates, in the agenda's order."""
     now = utcnow()
     period = review_period(since, now=now)
-    team, rep = _blank(team), _blank(rep)
+    team, rep = blank(team), blank(rep)
     data = review_data(
         session,
         tenant_id=viewer.tenant_id,
@@ -167,11 +162,11 @@ def evidence_page(
     filters = TrendFilters(
         start=frm,
         end=to,
-        label=_blank(label),
-        context=_blank(context),
-        team=_blank(team),
-        rep=_blank(rep),
-        deal=_blank(deal),
+        label=blank(label),
+        context=blank(context),
+        team=blank(team),
+        rep=blank(rep),
+        deal=blank(deal),
     )
     page = evidence(
         session, tenant_id=viewer.tenant_id, kind=kind, filters=filters, limit=50, cursor=cursor
