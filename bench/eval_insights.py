@@ -1,10 +1,11 @@
-"""Evaluate objections and competitor mentions on the held-out test part of the labelled data.
+"""Evaluate objections and competitor mentions on the held-out parts of the labelled data.
 
-Prints per-category precision/recall/F1 and macro-F1 for the trained model and for the keyword
-baseline, competitor mention precision/recall (with the speech-recognition spellings and
-common-word names broken out) and context-label accuracy, in one run.
+For each held-out part (the test split of sentences.jsonl, then each sentences_holdout_*.jsonl
+written later), prints per-category precision/recall/F1 and macro-F1 for the trained model and
+for the keyword baseline, competitor mention precision/recall (with the speech-recognition
+spellings and common-word names broken out) and context-label accuracy, in one run.
 
-    .venv/bin/python bench/eval_insights.py [--split test] [--model DIR] [--json]
+    .venv/bin/python bench/eval_insights.py [--split held-out|train] [--model DIR] [--json]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -122,59 +124,87 @@ def competitor_scores(examples: list[Example], model_dir: Path) -> dict[str, obj
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--split", default="test", help="which part to evaluate (default: test)")
-    parser.add_argument("--model", type=Path, default=default_model_root() / "objections-latest")
-    parser.add_argument("--json", action="store_true", help="print only the JSON result line")
-    args = parser.parse_args()
+def holdout_parts() -> dict[str, list[Example]]:
+    """The held-out parts: the main file's test split, then each later-written holdout file."""
+    parts = {"test": [e for e in load_examples([DATA / "sentences.jsonl"]) if e.split == "test"]}
+    for path in sorted(DATA.glob("sentences_holdout_*.jsonl")):
+        parts[path.stem.removeprefix("sentences_")] = load_examples([path])
+    return parts
 
-    examples = [e for e in load_examples([DATA / "sentences.jsonl"]) if e.split == args.split]
-    model = ObjectionModel(args.model)
+
+def evaluate(examples: list[Example], model: ObjectionModel, model_dir: Path) -> dict[str, object]:
+    """Every figure for one part: model and keyword baseline per category, and competitors."""
     gold = [set(e.labels) for e in examples]
     ours = score(gold, model_labels(model, examples))
     base = score(
         gold, keyword_labels([as_sentence(e) for e in examples], default_keyword_trackers())
     )
-    macro_ours = float(np.mean([f for _, _, f in ours.values()]))
-    macro_base = float(np.mean([f for _, _, f in base.values()]))
-    comp = competitor_scores(examples, args.model)
-    result = {
-        "split": args.split,
+    return {
         "sentences": len(examples),
-        "model": str(args.model.resolve()),
         "objections": {c: dict(zip(("p", "r", "f1"), v, strict=True)) for c, v in ours.items()},
         "keyword_baseline": {
             c: dict(zip(("p", "r", "f1"), v, strict=True)) for c, v in base.items()
         },
-        "macro_f1": macro_ours,
-        "keyword_macro_f1": macro_base,
-        "competitors": comp,
+        "macro_f1": float(np.mean([f for _, _, f in ours.values()])),
+        "keyword_macro_f1": float(np.mean([f for _, _, f in base.values()])),
+        "competitors": competitor_scores(examples, model_dir),
     }
-    if not args.json:
+
+
+def print_part(name: str, result: dict[str, Any]) -> None:
+    """The human-readable table for one part."""
+    ours, base = result["objections"], result["keyword_baseline"]
+    print(f"\nObjections on the {name} part ({result['sentences']} sentences)")
+    print(f"{'category':<13}{'P':>7}{'R':>7}{'F1':>7}   {'kw P':>7}{'kw R':>7}{'kw F1':>7}")
+    for c in CATEGORIES:
+        o, b = ours[c], base[c]
         print(
-            f"Objections on the {args.split} part ({len(examples)} sentences), "
-            f"model {args.model.resolve().name}"
+            f"{c:<13}{o['p']:7.3f}{o['r']:7.3f}{o['f1']:7.3f}   "
+            f"{b['p']:7.3f}{b['r']:7.3f}{b['f1']:7.3f}"
         )
-        print(f"{'category':<13}{'P':>7}{'R':>7}{'F1':>7}   {'kw P':>7}{'kw R':>7}{'kw F1':>7}")
-        for c in CATEGORIES:
-            p, r, f = ours[c]
-            bp, br, bf = base[c]
-            print(f"{c:<13}{p:7.3f}{r:7.3f}{f:7.3f}   {bp:7.3f}{br:7.3f}{bf:7.3f}")
-        print(f"{'macro-F1':<13}{'':14}{macro_ours:7.3f}   {'':14}{macro_base:7.3f}")
-        print(f"model - keyword baseline: {macro_ours - macro_base:+.3f} macro-F1")
-        print("\nCompetitor mentions")
-        for g in ("all", "asr_spelling", "common_word_names"):
-            m = comp[g]
-            assert isinstance(m, dict)
-            print(
-                f"  {g:<17} precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
-                f"({m['mentions']} mentions)"
-            )
-        print(f"  context label accuracy {comp['context_accuracy']:.3f}")
-    print("RESULT " + json.dumps(result))
+    macro, kw = result["macro_f1"], result["keyword_macro_f1"]
+    print(f"{'macro-F1':<13}{'':14}{macro:7.3f}   {'':14}{kw:7.3f}")
+    print(f"model - keyword baseline: {macro - kw:+.3f} macro-F1")
+    comp = result["competitors"]
+    print("Competitor mentions")
+    for g in ("all", "asr_spelling", "common_word_names"):
+        m = comp[g]
+        print(
+            f"  {g:<17} precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+            f"({m['mentions']} mentions)"
+        )
+    print(f"  context label accuracy {comp['context_accuracy']:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--split",
+        default="held-out",
+        help="'held-out' (default: the test split and every holdout file, each on its own),"
+        " or a split of sentences.jsonl such as 'train'",
+    )
+    parser.add_argument("--model", type=Path, default=default_model_root() / "objections-latest")
+    parser.add_argument("--json", action="store_true", help="print only the JSON result line")
+    args = parser.parse_args()
+
+    if args.split == "held-out":
+        parts = holdout_parts()
+    else:
+        parts = {
+            args.split: [
+                e for e in load_examples([DATA / "sentences.jsonl"]) if e.split == args.split
+            ]
+        }
+    model = ObjectionModel(args.model)
+    results = {name: evaluate(examples, model, args.model) for name, examples in parts.items()}
+    if not args.json:
+        print(f"model {args.model.resolve().name}")
+        for name, result in results.items():
+            print_part(name, result)
+    print("RESULT " + json.dumps({"model": str(args.model.resolve()), "parts": results}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""Check the train-only sentence files (sentences_extra_*.jsonl) before they are committed.
+"""Check the added sentence files before they are committed.
 
-Usage: python bench/data/insights/check_extra.py [FILE ...]   (default: every extra file)
+Two kinds: train-only additions (sentences_extra_X.jsonl, ids starting X, split "train") and
+later held-out parts (sentences_holdout_X.jsonl, ids starting hX, split "test").
+
+Usage: python bench/data/insights/check_extra.py [FILE ...]   (default: every added file)
 
 Checks each line's shape, labels, tags and competitor surfaces, that ids are unique across all
 sentence files, and that no sentence repeats or nearly repeats one in another file. Matches
@@ -66,16 +69,25 @@ def read(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def row_problems(row: dict[str, Any], catalogue: dict[str, set[str]]) -> list[str]:
-    """What is wrong with one train-only row (empty when nothing is)."""
+def id_prefix_and_split(path: Path) -> tuple[str, str]:
+    """The id prefix and split that every row of an added file must have."""
+    if path.stem.startswith("sentences_holdout_"):
+        return "h" + path.stem.removeprefix("sentences_holdout_"), "test"
+    return path.stem.removeprefix("sentences_extra_"), "train"
+
+
+def row_problems(
+    row: dict[str, Any], catalogue: dict[str, set[str]], split: str = "train"
+) -> list[str]:
+    """What is wrong with one added row (empty when nothing is)."""
     out = []
     text, labels, tags = row.get("text"), row.get("labels"), row.get("tags")
     if not isinstance(text, str) or not text.strip():
         return ["text missing or empty"]
     if not isinstance(labels, list) or not isinstance(tags, list):
         return ["labels and tags must be lists"]
-    if row.get("split") != "train":
-        out.append("split is not train")
+    if row.get("split") != split:
+        out.append(f"split is not {split}")
     if row.get("speaker") not in ("customer", "rep"):
         out.append(f"bad speaker {row.get('speaker')!r}")
     if row.get("speaker") == "rep" and (labels or "rep_speech" not in tags):
@@ -112,8 +124,10 @@ def row_problems(row: dict[str, Any], catalogue: dict[str, set[str]]) -> list[st
 
 
 def main(argv: list[str]) -> int:
-    """Check the named extra files (or all of them); print problems and return 1 if any."""
-    extras = sorted(HERE.glob("sentences_extra_*.jsonl"))
+    """Check the named added files (or all of them); print problems and return 1 if any."""
+    extras = sorted(
+        [*HERE.glob("sentences_extra_*.jsonl"), *HERE.glob("sentences_holdout_*.jsonl")]
+    )
     checked = [Path(a).resolve() for a in argv] or extras
     catalogue = {
         c["name"]: {c["name"], *c["aliases"]}
@@ -125,11 +139,13 @@ def main(argv: list[str]) -> int:
     ids = Counter(str(r["id"]) for rows in files.values() for r in rows)
     problems += [f"id {i} used {n} times" for i, n in ids.items() if n > 1]
     for path in checked:
-        prefix = path.stem.removeprefix("sentences_extra_")
+        prefix, split = id_prefix_and_split(path)
         for row in files[path]:
             if not str(row.get("id", "")).startswith(prefix):
                 problems.append(f"{row['_where']}: id {row.get('id')} lacks prefix {prefix!r}")
-            problems += [f"{row['_where']} {row['id']}: {p}" for p in row_problems(row, catalogue)]
+            problems += [
+                f"{row['_where']} {row['id']}: {p}" for p in row_problems(row, catalogue, split)
+            ]
 
     for path in checked:
         mine = files[path]
