@@ -10,63 +10,16 @@ from typing import Protocol
 from rapidfuzz.distance import OSA
 
 from nlp.components.name_forms import initialisms, normalise, phonetic_key, spoken_variants
+from nlp.components.vendor_sense import COMMON_WORD_NAMES, WINDOW, has_vendor_cue, in_idiom
 from nlp.types import AnalysisDoc, CompetitorSpec, Insight, Sentence
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.&'’][A-Za-z0-9]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Vendor names that are also everyday words: they count only in a context that makes them the
-# company (a tenant can mark more entries `ambiguous`).
-COMMON_WORD_NAMES = _words(
-    """
-    outreach apollo dynamics gong close copper chorus front notion slack zoom teams box
-    monday pipeline drift clear insight compass lattice ramp brex mercury sierra anchor
-    """
-)
-# Words near an ambiguous name that make it a product: using it, paying for it, comparing it.
-VENDOR_CUES = _words(
-    """
-    use uses using used run runs running switched switch switching moved move migrate
-    migrated migrating replace replaced replacing left leaving dropped ditched evaluating
-    evaluate evaluated trial pilot demo demos vs versus than compared comparing cheaper
-    pricier pricing price priced license licenses licence seats seat contract renewal renew
-    subscription crm tool tools platform vendor software app integration integrate
-    integrates sync syncs synced plugin records recording recordings sequences sequence
-    sequencing dialer data contacts database account rep reps instance instead like also
-    another offer offers offered offering showed shows pitched pitch quoted quote quotes
-    came guys folks people shop users user customers importer import connector calls call
-    notes recorder forecast forecasting module addon add bundle suite plan plans feature
-    features review reviews sdrs sdr aes ae prospect prospecting dial dials dialing logs
-    logged already front runner shortlist vendors competitor competitors rival incumbent
-    contact record track proof concept poc rollout rolled microsoft ms d365 dot io com ai
-    cloud 365 salesforce hubspot pipedrive zoho
-    """
-)
-# Phrases where the common word is just a word.
-IDIOMS = (
-    re.compile(
-        r"\bclose (to|the|a|an|this|that|it|out|on|by|of|enough|together|call|second|date|"
-        r"dates|rate|rates|plan|deals?|quarter|month|the books|ranks|friends?|look|eye|"
-        r"attention)\b"
-    ),
-    re.compile(r"\b(to|we|they|can|could|will|would|should|might|may|and|must|help) close\b"),
-    re.compile(r"\b(ring|rings|rang|hit|hits|bang|bangs) (a|the) gong\b"),
-    re.compile(r"\bgong (goes|went|rings?|rang|sounds?)\b"),
-    re.compile(r"\b(pricing|price|buying|deal|sales|competitive|org|social) dynamics\b"),
-    re.compile(r"\b(our|your|their|community|customer|patient|market|email|cold|sales) outreach\b"),
-    re.compile(r"\boutreach (to|efforts?|program|campaigns?|team)\b"),
-    re.compile(r"\b(team|group|market|power|internal|the) dynamics\b"),
-    re.compile(r"\bapollo (project|program|mission|team)\b"),
-    re.compile(
-        r"\b(the|a) (apollo|chorus|gong)\b(?! ?(io|\.io|ai|crm|pricing|contract|seats?|license))"
-    ),
-    re.compile(r"\bcopper (wire|wiring|pipes?|piping|tubing|tubes?|prices?|mine|mining|cable)\b"),
-)
+_INFLECTIONS = frozenset("s es d ed r er ers ing".split())
+# Function words a split-up name cannot start or end with: "sales for a" is not Salesforce.
+_FUNCTION_WORDS = frozenset("a an the for to of in on at and or is it as by we so".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,39 +88,58 @@ class CompetitorMatcher:
                         self._forms.setdefault(key + suffix, form)
 
     def find(self, text: str) -> list[Mention]:
-        """Non-overlapping mentions, longest first, in text order."""
+        """Non-overlapping mentions in text order: exact spellings first, then near ones,
+        longest first within each pass."""
         tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
         keys = [normalise(_POSSESSIVE.sub("", t)) for _, _, t in tokens]
         lowered = text.lower()
         taken = [False] * len(tokens)
         found: list[Mention] = []
-        for n in range(min(self.max_tokens, len(tokens)), 0, -1):
-            for i in range(len(tokens) - n + 1):
-                if any(taken[i : i + n]):
-                    continue
-                key = "".join(keys[i : i + n])
-                if not key:
-                    continue
-                form, exact = self._lookup(key, split=n > 1)
-                if form is None:
-                    continue
-                begin, end = tokens[i][0], tokens[i + n - 1][1]
-                surface = text[begin:end]
-                if _POSSESSIVE.search(surface):
-                    end -= 2
+        # Everyday-word names with no cue nearby: kept only if the sentence names another vendor.
+        uncued: list[tuple[int, int, Mention]] = []
+        for fuzzy in (False, True):
+            for n in range(min(self.max_tokens, len(tokens)), 0, -1):
+                for i in range(len(tokens) - n + 1):
+                    if any(taken[i : i + n]):
+                        continue
+                    key = "".join(keys[i : i + n])
+                    if not key:
+                        continue
+                    form, exact = self._lookup(key, split=n > 1, fuzzy=fuzzy)
+                    if form is None or (fuzzy and not _plausible_split(keys[i : i + n])):
+                        continue
+                    begin, end = tokens[i][0], tokens[i + n - 1][1]
                     surface = text[begin:end]
-                if form.ambiguous and not _is_vendor_context(lowered, tokens, i, i + n, surface):
-                    continue
-                for j in range(i, i + n):
-                    taken[j] = True
-                found.append(Mention(form.competitor, begin, end, surface, exact))
+                    if _POSSESSIVE.search(surface):
+                        end -= 2
+                        surface = text[begin:end]
+                    mention = Mention(form.competitor, begin, end, surface, exact)
+                    if form.ambiguous:
+                        sense = _vendor_sense(lowered, tokens, i, i + n, surface)
+                        if sense is None:
+                            uncued.append((i, i + n, mention))
+                        if not sense:
+                            continue
+                    for j in range(i, i + n):
+                        taken[j] = True
+                    found.append(mention)
+        if found:
+            # "gong and clari are both coming in": another vendor makes the name a vendor too.
+            for i, j, mention in uncued:
+                if not any(taken[i:j]):
+                    taken[i:j] = [True] * (j - i)
+                    found.append(mention)
         found.sort(key=lambda m: m.begin)
         return found
 
-    def _lookup(self, key: str, *, split: bool = False) -> tuple[_Form | None, bool]:
+    def _lookup(
+        self, key: str, *, split: bool = False, fuzzy: bool = True
+    ) -> tuple[_Form | None, bool]:
         form = self._forms.get(key)
         if form is not None:
             return form, True
+        if not fuzzy:
+            return None, False
         # Unsplit words under five letters only match exactly: one letter off hits real words.
         if len(key) < (4 if split else 5):
             return None, False
@@ -188,6 +160,9 @@ class CompetitorMatcher:
                 allowed += 1
             if allowed == 0 or abs(len(cand.key) - len(key)) > allowed:
                 continue
+            # "closes", "closer": the everyday word inflected, not the vendor misspelt.
+            if cand.ambiguous and key.removeprefix(cand.key) in _INFLECTIONS:
+                continue
             # OSA counts a swap of neighbouring letters ("appolo") as one edit.
             d = OSA.distance(key, cand.key, score_cutoff=allowed)
             if d <= allowed and d < best_d:
@@ -195,24 +170,28 @@ class CompetitorMatcher:
         return best, False
 
 
-def _is_vendor_context(
+def _plausible_split(keys: list[str]) -> bool:
+    """A near match over several words must not start or end on a function word."""
+    return len(keys) == 1 or (keys[0] not in _FUNCTION_WORDS and keys[-1] not in _FUNCTION_WORDS)
+
+
+def _vendor_sense(
     lowered: str, tokens: list[tuple[int, int, str]], i: int, j: int, surface: str
-) -> bool:
-    """Whether an ambiguous name is used as a product name here."""
+) -> bool | None:
+    """True when an ambiguous name is used as a product name here, False when it is just a
+    word, None when nothing nearby says (another vendor in the sentence then decides)."""
     begin, end = tokens[i][0], tokens[j - 1][1]
     # Capitalised in the middle of a sentence: a proper noun, whatever words surround it.
     proper = surface[:1].isupper() and i > 0
-    if not proper:
-        for idiom in IDIOMS:
-            for m in idiom.finditer(lowered):
-                if m.start() <= begin < m.end() or m.start() < end <= m.end():
-                    return False
+    if not proper and in_idiom(lowered, begin, end):
+        return False
     if j - i > 1 or any(c in surface for c in ".’'") or _POSSESSIVE.search(tokens[j - 1][2]):
         return True  # "Gong.io", "Close CRM", "Gong's": a product spelling
     window = [
-        _POSSESSIVE.sub("", t[2].lower()) for t in tokens[max(0, i - 4) : i] + tokens[j : j + 4]
+        _POSSESSIVE.sub("", t[2].lower())
+        for t in tokens[max(0, i - WINDOW) : i] + tokens[j : j + WINDOW]
     ]
-    return proper or any(w in VENDOR_CUES for w in window)
+    return True if proper or has_vendor_cue(window) else None
 
 
 CONTEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -276,7 +255,7 @@ class CompetitorComponent:
     """Finds the tenant's catalogue competitors in every sentence, with a context label each."""
 
     name: str = "competitors"
-    version: str = "2"
+    version: str = "3"  # 3: cue stems, exact-first, vendors vouch for each other
     requires: tuple[str, ...] = ("sentences",)
     assigns: tuple[str, ...] = ("insights",)
 

@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from nlp.components.competitors import VENDOR_CUES, CatalogueEntry, CompetitorMatcher
+from nlp.components.competitors import CatalogueEntry, CompetitorMatcher
 from nlp.components.name_forms import normalise
+from nlp.components.vendor_sense import VENDOR_CUES
 from nlp.types import AnalysisDoc, CompetitorSpec
 
 # A capital letter after the first word: worth running the (slower) entity recogniser.

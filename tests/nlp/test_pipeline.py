@@ -27,6 +27,9 @@ CATALOGUE = [
     CatalogueEntry("Outreach"),
     CatalogueEntry("ZoomInfo"),
     CatalogueEntry("Zoho", ("Zoho CRM",)),
+    CatalogueEntry("Freshsales", ("Freshworks",)),
+    CatalogueEntry("Chorus", ("Chorus.ai", "ZoomInfo Chorus")),
+    CatalogueEntry("Clari"),
 ]
 
 
@@ -105,6 +108,21 @@ def test_question_detection(text: str, question: bool) -> None:
         ("check in after the merger closes, I will know more", []),
         ("so ho hum, the zoo had a quiet year", []),
         ("we don't lose deals on price", []),
+        # An exact spelling beats a near one that overlaps it; no near match ends on "a".
+        ("we tried fresh sales for a year", ["Freshsales"]),
+        ("we want sales for a song", []),
+        # Everyday-word names: cues are found inflected and further away, another vendor in
+        # the sentence vouches for them, and the inflected word is not the vendor misspelt.
+        ("we trialled chorus back in 2022", ["Chorus"]),
+        ("we're two years into a three year deal with gong", ["Gong"]),
+        ("we've got gong and clari coming in next week", ["Clari", "Gong"]),
+        ("the gong proposal is half of yours", ["Gong"]),
+        ("like not even close", []),
+        ("most of our deals close in person at trade shows", []),
+        ("if one extra deal closes because of this, it pays for itself", []),
+        ("I was hoping for something closer to ten dollars a user", []),
+        ("the clinic outreach programme is going well, we signed eleven practices", []),
+        ("that was the dinner gong, we're running the offsite up here", []),
     ],
 )
 def test_competitor_matching(text: str, expected: list[str]) -> None:
