@@ -17,7 +17,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.&'’][A-Za-z0-9]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
-_INFLECTIONS = frozenset("s es d ed r er ers ing".split())
+_INFLECTIONS = frozenset("d ed r er ers ing".split())
 # Function words a split-up name cannot start or end with: "sales for a" is not Salesforce.
 _FUNCTION_WORDS = frozenset("a an the for to of in on at and or is it as by we so".split())
 
@@ -80,7 +80,8 @@ class CompetitorMatcher:
                 for variant in spoken_variants(key):
                     self._forms.setdefault(variant, _Form(entry.name, variant, ambiguous, fuzzy))
                 for short in initialisms(surface):
-                    self._forms.setdefault(short, _Form(entry.name, short, False, 0))
+                    for variant in spoken_variants(short):  # "d365", "d three sixty five"
+                        self._forms.setdefault(variant, _Form(entry.name, variant, False, 0))
                 if len(words) == 1:
                     # The vendor's web address said or written: "gong.io", "close dot com".
                     for suffix in ("io", "ai", "com", "dotio", "dotai", "dotcom", "crm"):
@@ -140,6 +141,12 @@ class CompetitorMatcher:
             return form, True
         if not fuzzy:
             return None, False
+        # The possessive or plural with its apostrophe lost: "zohos bundle", "gongs trackers".
+        plains = [key[:-1], key[:-2]] if key.endswith("es") else [key[:-1]]
+        for plain in plains if key.endswith("s") and not split else ():
+            form = self._forms.get(plain)
+            if form is not None and not form.web:
+                return form, False
         # Unsplit words under five letters only match exactly: one letter off hits real words.
         if len(key) < (4 if split else 5):
             return None, False

@@ -37,7 +37,7 @@ VENDOR_CUES = _words(
     cloud 365 salesforce hubspot pipedrive zoho
     sign signed deal proposal export setup admin api transcription transcribe transcript
     summary summaries tracker scorecard copilot plug dialling dialler mature pick choice
-    onboarding exit
+    onboarding exit unlike
     """
 )
 # Phrases where the common word is just a word.
@@ -49,7 +49,9 @@ IDIOMS = (
     ),
     re.compile(r"\b(to|we|they|can|could|will|would|should|might|may|and|must|help) close\b"),
     re.compile(r"\b(not|even|nowhere|anywhere|pretty|very|too|so|quite|fairly) close\b"),
-    re.compile(r"\b(deals?|it|they|that|which|books) close\b"),
+    re.compile(r"\b(deals?|it|they|that|which|books|merger|acquisition|round) clos(e|es)\b"),
+    re.compile(r"\bclos(es|ed|ing) (the|a|an|this|that|out|deals?|business)\b"),
+    re.compile(r"\bgong show\b"),
     re.compile(r"\b(month|quarter|year)[- ]end close\b"),
     re.compile(r"\b(ring|rings|rang|hit|hits|bang|bangs) (a|the) gong\b"),
     re.compile(r"\bgong (goes|went|rings?|rang|sounds?)\b"),
@@ -57,7 +59,10 @@ IDIOMS = (
     re.compile(r"\b(pricing|price|buying|deal|sales|competitive|org|social) dynamics\b"),
     re.compile(r"\b(our|your|their|community|customer|patient|market|email|cold|sales) outreach\b"),
     re.compile(r"\boutreach (to|efforts?|program(me)?|campaigns?|team)\b"),
-    re.compile(r"\b(team|group|market|power|internal|the) dynamics\b"),
+    re.compile(
+        r"\b(team|group|market|power|internal|the) dynamics\b(?! ?(licen[cs]e|instance|crm|"
+        r"rollout|setup|api|contract|seats?|sync))"
+    ),
     re.compile(r"\bapollo (project|program|mission|team|launch)\b"),
     re.compile(
         r"\b(the|a) (apollo|chorus|gong)\b(?! ?(io|\.io|ai|crm|pricing|contract|seats?|license|"

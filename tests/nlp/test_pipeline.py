@@ -123,6 +123,13 @@ def test_question_detection(text: str, question: bool) -> None:
         ("I was hoping for something closer to ten dollars a user", []),
         ("the clinic outreach programme is going well, we signed eleven practices", []),
         ("that was the dinner gong, we're running the offsite up here", []),
+        # Possessives and plurals with the apostrophe lost; initialisms with spoken numbers.
+        ("zohos bundle has a call recorder in it now", ["Zoho"]),
+        ("the reps say the gongs trackers are easier to set up", ["Gong"]),
+        ("only the senior closers would really use it", []),
+        ("we're moving to d three sixty five in the autumn", ["Microsoft Dynamics"]),
+        ("the dynamics licence already covers call recording", ["Microsoft Dynamics"]),
+        ("the last rollout here was a total gong show", []),
     ],
 )
 def test_competitor_matching(text: str, expected: list[str]) -> None:
