@@ -17,6 +17,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.&'’][A-Za-z0-9]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
+_MAX_EDITS = 3  # the most any form allows: two for a long name, one more for a sound-alike
 _INFLECTIONS = frozenset("d ed r er ers ing".split())
 # Function words a split-up name cannot start or end with: "sales for a" is not Salesforce.
 _FUNCTION_WORDS = frozenset("a an the for to of in on at and or is it as by we so".split())
@@ -62,6 +63,8 @@ class CompetitorMatcher:
     entries: Sequence[CatalogueEntry]
     max_tokens: int = 5
     _forms: dict[str, _Form] = field(default_factory=dict)
+    # Forms by key length: a near match is at most a few letters longer or shorter.
+    _by_length: dict[int, list[_Form]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for entry in self.entries:
@@ -87,6 +90,8 @@ class CompetitorMatcher:
                     for suffix in ("io", "ai", "com", "dotio", "dotai", "dotcom", "crm"):
                         form = _Form(entry.name, key + suffix, False, 0, web=True)
                         self._forms.setdefault(key + suffix, form)
+        for form in self._forms.values():
+            self._by_length.setdefault(len(form.key), []).append(form)
 
     def find(self, text: str) -> list[Mention]:
         """Non-overlapping mentions in text order: exact spellings first, then near ones,
@@ -150,21 +155,31 @@ class CompetitorMatcher:
         # Unsplit words under five letters only match exactly: one letter off hits real words.
         if len(key) < (4 if split else 5):
             return None, False
-        sound = phonetic_key(key) if split else ""
+        return self._nearest(key, split), False
+
+    def _nearest(self, key: str, split: bool) -> _Form | None:
+        """The closest form within its allowed edits, or None."""
+        sound: str | None = None  # computed only for a candidate that could use it
         best: _Form | None = None
         best_d = 99
-        for cand in self._forms.values():
+        n = len(key)
+        nearby = (
+            self._by_length.get(length, ()) for length in range(n - _MAX_EDITS, n + _MAX_EDITS + 1)
+        )
+        for cand in (c for forms in nearby for c in forms):
             allowed = cand.fuzzy_max
             # A name the recogniser split into pieces that sound like it ("zoe ho", "pipe
             # dryv") gets one more edit: two made-up pieces rarely sound like a vendor by chance.
             if (
                 split
                 and not cand.web
-                and sound == cand.sound
                 and cand.key[0] == key[0]
                 and abs(len(cand.key) - len(key)) <= 1
             ):
-                allowed += 1
+                if sound is None:
+                    sound = phonetic_key(key)
+                if sound == cand.sound:
+                    allowed += 1
             if allowed == 0 or abs(len(cand.key) - len(key)) > allowed:
                 continue
             # "closes", "closer": the everyday word inflected, not the vendor misspelt.
@@ -174,7 +189,7 @@ class CompetitorMatcher:
             d = OSA.distance(key, cand.key, score_cutoff=allowed)
             if d <= allowed and d < best_d:
                 best, best_d = cand, d
-        return best, False
+        return best
 
 
 def _plausible_split(keys: list[str]) -> bool:
