@@ -27,7 +27,7 @@ $(STAMP): .ci/requirements.lock pyproject.toml
 install: $(STAMP) models
 
 # Train the objection model from bench/data/insights unless an up-to-date one exists (about
-# 20-30 minutes on 2 cores the first time; instant afterwards).
+# 40 minutes on 2 cores the first time; instant afterwards).
 models: $(STAMP)
 	$(BIN)/dealsight models build
 
