@@ -221,9 +221,21 @@ def models_build(
         )
         raise typer.Exit(2)
     root.mkdir(parents=True, exist_ok=True)
-    folder, report = ensure_model(
-        root, data, force=force, progress=lambda m: typer.echo(m, err=True)
-    )
+    try:
+        folder, report = ensure_model(
+            root,
+            data,
+            base_model=settings.nlp.objection_base_model,
+            force=force,
+            progress=lambda m: typer.echo(m, err=True),
+        )
+    except FileNotFoundError as exc:
+        typer.echo(
+            f"error: {exc}; set DEALSIGHT_NLP__OBJECTION_BASE_MODEL to such a folder, or "
+            "leave it empty for the bundled encoder",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
     if report is None:
         typer.echo(f"objection model up to date: {folder}")
     else:

@@ -66,6 +66,9 @@ class NlpSettings(BaseModel):
     model_root: Path | None = None
     # The labelled sentences `dealsight models build` trains on.
     training_data: Path = Path("bench/data/insights")
+    # The transformers encoder folder `dealsight models build` fine-tunes (a BERT-style model
+    # with config.json, tokenizer.json and weights); empty: the bundled all-MiniLM-L6-v2.
+    objection_base_model: Path | None = None
     encoder_path: str = ""  # a transformers model folder; empty: the bundled all-MiniLM-L6-v2
     encoder_backend: Literal["onnx", "transformers"] = "onnx"
     threads: int = Field(default=1, ge=1)

@@ -63,3 +63,25 @@ def test_worker_rejects_unknown_queue(tmp_path: Path) -> None:
     env = service_env(tmp_path, f"sqlite:///{tmp_path / 'x.db'}")
     out = run(["worker", "--queues", "transcribe,gpu"], env)
     assert out.returncode == 2 and "unknown queue" in out.stderr
+
+
+def test_models_build_refuses_an_unusable_base_encoder(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[1] / "bench" / "data" / "insights"
+    base = tmp_path / "encoder"
+    base.mkdir()
+    (base / "config.json").write_text("{}")
+    env = service_env(
+        tmp_path / "var",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        DEALSIGHT_NLP__MODEL_ROOT=str(tmp_path / "models"),
+        DEALSIGHT_NLP__TRAINING_DATA=str(data),
+        DEALSIGHT_NLP__OBJECTION_BASE_MODEL=str(base),
+    )
+    out = run(["models", "build"], env)
+    assert out.returncode == 2
+    assert "tokenizer.json" in out.stderr and "weights" in out.stderr
+    assert "DEALSIGHT_NLP__OBJECTION_BASE_MODEL" in out.stderr
+    env["DEALSIGHT_NLP__OBJECTION_BASE_MODEL"] = str(tmp_path / "nowhere")
+    out = run(["models", "build"], env)
+    assert out.returncode == 2 and "is not a folder" in out.stderr
+    assert not list((tmp_path / "models").glob("objections-*"))

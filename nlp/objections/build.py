@@ -26,11 +26,29 @@ def training_files(data_dir: Path) -> list[Path]:
 CATALOGUE_FILE = "competitors.json"
 
 
-def model_dir_for(root: Path, data_dir: Path, config: TrainConfig) -> Path:
-    """The folder a model trained on this data with this config lives in."""
+def model_dir_for(
+    root: Path, data_dir: Path, config: TrainConfig, base_model: Path | None = None
+) -> Path:
+    """The folder a model trained on this data with this config (and base encoder) lives in."""
     files = training_files(data_dir) + [data_dir / CATALOGUE_FILE]
-    tag = fingerprint(files, str(MODEL_FORMAT), repr(asdict(config)))
+    # The bundled encoder adds nothing, so models trained before the option keep their names.
+    extra = [] if base_model is None else [str(base_model.resolve())]
+    tag = fingerprint(files, str(MODEL_FORMAT), repr(asdict(config)), *extra)
     return root / f"objections-{tag}"
+
+
+def check_base_model(base_model: Path) -> None:
+    """Refuse a base encoder folder that transformers could not load, saying what is missing."""
+    if not base_model.is_dir():
+        raise FileNotFoundError(f"base encoder {base_model} is not a folder")
+    missing = [n for n in ("config.json", "tokenizer.json") if not (base_model / n).is_file()]
+    if (
+        not any(base_model.glob("*.safetensors"))
+        and not (base_model / "pytorch_model.bin").is_file()
+    ):
+        missing.append("weights (*.safetensors or pytorch_model.bin)")
+    if missing:
+        raise FileNotFoundError(f"base encoder {base_model} lacks {', '.join(missing)}")
 
 
 def ensure_model(
@@ -38,12 +56,18 @@ def ensure_model(
     data_dir: Path,
     *,
     config: TrainConfig | None = None,
+    base_model: Path | None = None,
     force: bool = False,
     progress: Callable[[str], None] = print,
 ) -> tuple[Path, dict[str, Any] | None]:
-    """Train unless an up-to-date model exists; returns its folder and the report if trained."""
+    """Train unless an up-to-date model exists; returns its folder and the report if trained.
+
+    base_model is the encoder to fine-tune; None takes the bundled all-MiniLM-L6-v2.
+    """
     cfg = config or TrainConfig()
-    folder = model_dir_for(root, data_dir, cfg)
+    if base_model is not None:
+        check_base_model(base_model)
+    folder = model_dir_for(root, data_dir, cfg, base_model)
     if (folder / "meta.json").is_file() and not force:
         _point_latest(root, folder)
         return folder, None
@@ -51,7 +75,7 @@ def ensure_model(
     progress(f"training the objection model on {', '.join(f.name for f in files)} -> {folder}")
     report = train_objection_model(
         load_examples(files),
-        base_model=bundled_encoder_path(),
+        base_model=str(base_model) if base_model is not None else bundled_encoder_path(),
         out_dir=folder,
         config=cfg,
         fingerprint=folder.name.removeprefix("objections-"),
