@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from nlp.encoder import bundled_encoder_path
 from nlp.objections import CATEGORIES
-from nlp.objections.build import training_files
+from nlp.objections.build import ensure_model, model_dir_for, training_files
 from nlp.objections.data import load_examples
 from nlp.objections.model import ObjectionModel
 from nlp.objections.scores import label_matrix, macro_f1
@@ -58,3 +59,25 @@ def test_a_model_folder_of_another_format_is_refused(tmp_path: Path) -> None:
     (tmp_path / "meta.json").write_text('{"format": 1, "labels": [], "thresholds": []}\n')
     with pytest.raises(ValueError, match="format 1"):
         ObjectionModel(tmp_path)
+
+
+@pytest.mark.slow
+def test_build_fine_tunes_another_base_encoder_into_its_own_folder(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = (DATA / "sentences.jsonl").read_text().splitlines()
+    (data / "sentences.jsonl").write_text("\n".join(lines[:300]) + "\n")
+    (data / "competitors.json").write_text((DATA / "competitors.json").read_text())
+    # Any transformers encoder folder will do; a copy of the bundled one stands in for a
+    # larger model a user would point the setting at.
+    base = tmp_path / "my-encoder"
+    shutil.copytree(bundled_encoder_path(), base)
+    cfg = TrainConfig(epochs=1, members=1)
+    root = tmp_path / "models"
+    folder, report = ensure_model(root, data, config=cfg, base_model=base, progress=lambda _: None)
+    assert report is not None and report["base_model"] == "my-encoder"
+    assert folder != model_dir_for(root, data, cfg)  # not the bundled encoder's folder
+    assert (root / "objections-latest").resolve() == folder.resolve()
+    assert ObjectionModel(folder).predict(["that is way over our budget"]).shape == (1, 9)
+    again, report = ensure_model(root, data, config=cfg, base_model=base, progress=lambda _: None)
+    assert again == folder and report is None  # up to date: not trained twice
