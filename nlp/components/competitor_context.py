@@ -25,6 +25,7 @@ from nlp.encoder import SentenceEncoder
 CONTEXTS = ("incumbent", "evaluating", "comparison", "past", "other")
 MASK = "VendorX"
 RULE_WEIGHT = 0.5
+SHORT_WORDS = 5  # sentences up to this many words take the cue phrase's label when it has one
 FILE_NAME = "competitor_context.json"
 
 
@@ -88,4 +89,10 @@ class ContextModel:
         rules = [context_label(text, m) for text, m in items]
         feats = _features(self.encoder, [masked(t, m) for t, m in items], rules)
         scores = feats @ self.coef.T + self.intercept
-        return [self.classes[int(i)] for i in np.argmax(scores, axis=1)]
+        learned = [self.classes[int(i)] for i in np.argmax(scores, axis=1)]
+        # A sentence of a few words embeds as little more than its cue, and the regression
+        # misreads it ("We use HubSpot." as past): there the cue phrase decides, when it has one.
+        return [
+            rule if rule != "other" and len(text.split()) <= SHORT_WORDS else label
+            for (text, _), rule, label in zip(items, rules, learned, strict=True)
+        ]

@@ -64,7 +64,9 @@ def test_stereo_turns_get_the_channel_speaker(stereo_transcript: Transcript) -> 
 def test_stereo_words_are_recognised(stereo_transcript: Transcript) -> None:
     reference = " ".join(turn.text for turn in load_reference("dialogue_stereo"))
     assert word_error_rate(reference, text_of(stereo_transcript)) < MAX_STEREO_WER
-    text = text_of(stereo_transcript).lower()
+    # Spaces ignored: without hotwords tiny.en writes "sales force" on some CPUs (its int8
+    # kernels differ), which the competitor matcher reads as Salesforce anyway.
+    text = text_of(stereo_transcript).lower().replace(" ", "")
     for key in ("dana", "salesforce", "expensive", "budget", "proposal", "contract"):
         assert key in text
 
