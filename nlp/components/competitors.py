@@ -103,32 +103,25 @@ class CompetitorMatcher:
         found: list[Mention] = []
         # Everyday-word names with no cue nearby: kept only if the sentence names another vendor.
         uncued: list[tuple[int, int, Mention]] = []
-        for fuzzy in (False, True):
-            for n in range(min(self.max_tokens, len(tokens)), 0, -1):
-                for i in range(len(tokens) - n + 1):
-                    if any(taken[i : i + n]):
-                        continue
-                    key = "".join(keys[i : i + n])
-                    if not key:
-                        continue
-                    form, exact = self._lookup(key, split=n > 1, fuzzy=fuzzy)
-                    if form is None or (fuzzy and not _plausible_split(keys[i : i + n])):
-                        continue
-                    begin, end = tokens[i][0], tokens[i + n - 1][1]
-                    surface = text[begin:end]
-                    if _POSSESSIVE.search(surface):
-                        end -= 2
-                        surface = text[begin:end]
-                    mention = Mention(form.competitor, begin, end, surface, exact)
-                    if form.ambiguous:
-                        sense = _vendor_sense(lowered, tokens, i, i + n, surface)
-                        if sense is None:
-                            uncued.append((i, i + n, mention))
-                        if not sense:
-                            continue
-                    for j in range(i, i + n):
-                        taken[j] = True
-                    found.append(mention)
+        # Pass 1 tries exact spellings over every word window; windows with no exact form are
+        # kept, in the same order, for pass 2's near spellings, so no window is looked up twice.
+        near: list[tuple[int, int, str]] = []
+        for n in range(min(self.max_tokens, len(tokens)), 0, -1):
+            for i in range(len(tokens) - n + 1):
+                key = "".join(keys[i : i + n])
+                if not key:
+                    continue
+                form = self._forms.get(key)
+                if form is None:
+                    near.append((i, n, key))
+                elif not any(taken[i : i + n]):
+                    self._accept(text, lowered, tokens, i, n, form, True, taken, found, uncued)
+        for i, n, key in near:
+            if any(taken[i : i + n]) or not _plausible_split(keys[i : i + n]):
+                continue
+            form = self._near(key, split=n > 1)
+            if form is not None:
+                self._accept(text, lowered, tokens, i, n, form, False, taken, found, uncued)
         if found:
             # "gong and clari are both coming in": another vendor makes the name a vendor too.
             for i, j, mention in uncued:
@@ -138,24 +131,47 @@ class CompetitorMatcher:
         found.sort(key=lambda m: m.begin)
         return found
 
-    def _lookup(
-        self, key: str, *, split: bool = False, fuzzy: bool = True
-    ) -> tuple[_Form | None, bool]:
-        form = self._forms.get(key)
-        if form is not None:
-            return form, True
-        if not fuzzy:
-            return None, False
+    def _accept(
+        self,
+        text: str,
+        lowered: str,
+        tokens: list[tuple[int, int, str]],
+        i: int,
+        n: int,
+        form: _Form,
+        exact: bool,
+        taken: list[bool],
+        found: list[Mention],
+        uncued: list[tuple[int, int, Mention]],
+    ) -> None:
+        """Keeps the window's mention, queues it when its sense is unclear, or drops it."""
+        begin, end = tokens[i][0], tokens[i + n - 1][1]
+        surface = text[begin:end]
+        if _POSSESSIVE.search(surface):
+            end -= 2
+            surface = text[begin:end]
+        mention = Mention(form.competitor, begin, end, surface, exact)
+        if form.ambiguous:
+            sense = _vendor_sense(lowered, tokens, i, i + n, surface)
+            if sense is None:
+                uncued.append((i, i + n, mention))
+            if not sense:
+                return
+        taken[i : i + n] = [True] * n
+        found.append(mention)
+
+    def _near(self, key: str, *, split: bool = False) -> _Form | None:
+        """The form a key with no exact spelling is a near spelling of, or None."""
         # The possessive or plural with its apostrophe lost: "zohos bundle", "gongs trackers".
         plains = [key[:-1], key[:-2]] if key.endswith("es") else [key[:-1]]
         for plain in plains if key.endswith("s") and not split else ():
             form = self._forms.get(plain)
             if form is not None and not form.web:
-                return form, False
+                return form
         # Unsplit words under five letters only match exactly: one letter off hits real words.
         if len(key) < (4 if split else 5):
-            return None, False
-        return self._nearest(key, split), False
+            return None
+        return self._nearest(key, split)
 
     def _nearest(self, key: str, split: bool) -> _Form | None:
         """The closest form within its allowed edits, or None."""
