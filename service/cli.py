@@ -238,6 +238,10 @@ def models_build(
         raise typer.Exit(2) from exc
     if report is None:
         typer.echo(f"objection model up to date: {folder}")
+        from nlp.objections.model import ObjectionModel
+
+        if warning := ObjectionModel(folder).cpu_mismatch():
+            typer.echo(f"warning: {warning}", err=True)
     else:
         typer.echo(f"objection model trained: {folder} (dev macro-F1 {report['dev_macro_f1']})")
 

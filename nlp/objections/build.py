@@ -9,6 +9,7 @@ from typing import Any
 
 from nlp.encoder import bundled_encoder_path
 from nlp.objections.data import fingerprint, load_examples
+from nlp.objections.export import EXPORT_VERSION
 from nlp.objections.train import MODEL_FORMAT, TrainConfig, train_objection_model
 
 MAIN_FILE = "sentences.jsonl"
@@ -33,7 +34,9 @@ def model_dir_for(
     files = training_files(data_dir) + [data_dir / CATALOGUE_FILE]
     # The bundled encoder adds nothing, so models trained before the option keep their names.
     extra = [] if base_model is None else [str(base_model.resolve())]
-    tag = fingerprint(files, str(MODEL_FORMAT), repr(asdict(config)), *extra)
+    tag = fingerprint(
+        files, str(MODEL_FORMAT), f"export {EXPORT_VERSION}", repr(asdict(config)), *extra
+    )
     return root / f"objections-{tag}"
 
 

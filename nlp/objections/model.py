@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from nlp.cpu_features import cpu_has_vnni
 from nlp.objections.train import MODEL_FORMAT
 
 
@@ -41,6 +42,20 @@ class ObjectionModel:
     def version(self) -> str:
         """Identifies the trained weights (the data and settings fingerprint)."""
         return str(self.meta.get("fingerprint") or "unversioned")
+
+    def cpu_mismatch(self) -> str | None:
+        """Why this model's scores may differ here: 8-bit weights built on the other kind of CPU."""
+        built = self.meta.get("build_cpu_vnni")
+        here = cpu_has_vnni()
+        quantization = str(self.meta.get("quantization", ""))
+        if built is None or here is None or built == here or quantization.endswith("_7bit"):
+            return None
+        kinds = {True: "with", False: "without"}
+        return (
+            f"objection model {self.folder.name} has 8-bit weights built on a CPU {kinds[built]} "
+            f"VNNI and runs on one {kinds[here]}: int8 results can differ, so its cut-offs may "
+            "not fit; run `dealsight models build --force` on this machine"
+        )
 
     def initialize(self) -> None:
         """Open the ONNX session and tokenizer (once)."""

@@ -88,9 +88,15 @@ class Runtime:
         """The analysis pipeline (segmenter, competitors, objections, trackers), built once."""
         with self._lock:
             if self._pipeline is None:
+                from nlp.components.objections import ObjectionComponent
                 from nlp.registry import build_pipeline
 
                 self._pipeline = build_pipeline(nlp_config(self.settings))
+                objections = self._pipeline.get("objections")
+                if isinstance(objections, ObjectionComponent) and (
+                    warning := objections.model.cpu_mismatch()
+                ):
+                    log.warning("%s", warning)
             return self._pipeline
 
     def dispatch(self, dispatches: list[Dispatch]) -> None:
