@@ -1,11 +1,15 @@
 """Throughput of the full insights pipeline, and peak memory of a worker with every model loaded.
 
-    .venv/bin/python bench/insights_speed.py [--utterances 3000] [--threads 1]
+    .venv/bin/python bench/insights_speed.py [--utterances 3000] [--threads 1] [--workers 1]
 
 Utterances are the labelled sentences (customer and rep) grouped into calls of 40 turns with the
 data set's competitor catalogue. The segmenter alone runs first as the in-run baseline. Peak
 memory is measured in a fresh process that loads Whisper, the diarizer and the pipeline, then
 transcribes a clip and analyses a call (the memory a worker needs).
+
+--workers N runs the calls on N threads sharing one pipeline, as the service's in-process
+executor does (one worker thread per core by default, DEALSIGHT_JOBS__WORKERS), so
+`--workers 2` is the service's own set-up on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import resource
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,9 +49,14 @@ def make_docs(n: int) -> tuple[list[list[Utterance]], TenantNlpConfig]:
     return [utts[i : i + 40] for i in range(0, n, 40)], tenant
 
 
-def timed(fn: object, docs: list[AnalysisDoc]) -> float:
+def timed(fn: object, docs: list[AnalysisDoc], workers: int = 1) -> float:
+    """Seconds for fn over docs, one call per doc spread over workers threads when above 1."""
     start = time.perf_counter()
-    fn(docs)  # type: ignore[operator]
+    if workers == 1:
+        fn(docs)  # type: ignore[operator]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda d: fn([d]), docs))  # type: ignore[operator]
     return time.perf_counter() - start
 
 
@@ -81,6 +91,9 @@ def main() -> None:
     )
     parser.add_argument("--utterances", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=1, help="ONNX threads per model")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="threads sharing the pipeline, one call each"
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory process")
     args = parser.parse_args()
 
@@ -97,7 +110,7 @@ def main() -> None:
     pipeline([AnalysisDoc(list(calls[0]), tenant=tenant)])
     seg_s = timed(Segmenter(), [AnalysisDoc(list(c), tenant=tenant) for c in calls])
     docs = [AnalysisDoc(list(c), tenant=tenant) for c in calls]
-    full_s = timed(pipeline, docs)
+    full_s = timed(pipeline, docs, args.workers)
     n = sum(len(c) for c in calls)
     insights = sum(len(d.insights) for d in docs)
     result: dict[str, float | int | str] = {
@@ -108,6 +121,7 @@ def main() -> None:
         "pipeline_vs_segmenter": round(seg_s / full_s, 4),
         "insights": insights,
         "threads": args.threads,
+        "workers": args.workers,
         "this_process_peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
