@@ -108,6 +108,40 @@ def test_indirect_objections_are_found(
 
 
 @pytest.mark.parametrize(
+    "sentence",
+    [
+        "We're pretty happy with how the managers review calls today, "
+        "so I'm not sure it's worth it.",
+        "This has to go through our VP of sales before anything gets signed.",
+    ],
+)
+def test_a_sentence_scores_the_same_alone_and_inside_a_longer_call(
+    idle_client: TestClient, tenant: TenantCredentials, sentence: str
+) -> None:
+    # Dynamic int8 activations are scaled per model input: batch-mates must not move a score
+    # (run in one batch with the others, these two moved by 0.007 and 0.0005).
+    alone = analyze(idle_client, tenant, ("customer", sentence))
+    crowded = analyze(
+        idle_client,
+        tenant,
+        ("customer", "We'd need a SOC 2 report and SSO before security lets us use it."),
+        ("rep", "Understood, I can send the report today."),
+        ("customer", sentence),
+        ("customer", "If it's over fifty thousand a year we simply can't do it, full stop."),
+        ("customer", "Legal will want to redline the liability cap and the auto-renewal."),
+    )
+
+    def scores(result: dict[str, Any], utterance: int) -> dict[str, float]:
+        return {
+            i["label"]: i["confidence"]
+            for i in result["insights"]
+            if i["kind"] == "objection" and i["utterance"] == utterance
+        }
+
+    assert scores(alone, 0) and scores(alone, 0) == scores(crowded, 2)
+
+
+@pytest.mark.parametrize(
     "body",
     [
         {},
