@@ -81,11 +81,16 @@ def export_onnx(
     tmp.rename(out_dir)
 
 
+def portable(quantization: str) -> bool:
+    """Whether a quantization has the 7-bit weights that score alike on every x86 CPU."""
+    return quantization.endswith("_7bit")
+
+
 def choose_quantization(scores: dict[str, float]) -> str:
     """The best 7-bit quantization on dev, unless an 8-bit one is better by over the margin."""
-    portable = max((n for n in scores if n.endswith("_7bit")), key=lambda n: scores[n])
-    full = max((n for n in scores if not n.endswith("_7bit")), key=lambda n: scores[n])
-    return full if scores[full] > scores[portable] + PORTABLE_MARGIN else portable
+    seven = max((n for n in scores if portable(n)), key=lambda n: scores[n])
+    eight = max((n for n in scores if not portable(n)), key=lambda n: scores[n])
+    return eight if scores[eight] > scores[seven] + PORTABLE_MARGIN else seven
 
 
 def _quantize(src: Path, dst: Path, per_channel: bool, reduce_range: bool) -> None:
